@@ -1,0 +1,1 @@
+"""The `avatarcam` command line: one entry point, one module per subcommand."""

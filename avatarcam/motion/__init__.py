@@ -1,0 +1,1 @@
+"""The explicit motion space and the audio-to-motion model."""

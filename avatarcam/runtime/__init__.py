@@ -1,0 +1,1 @@
+"""Realtime engine and the environment checks it depends on."""

@@ -1,0 +1,1 @@
+"""Frame sinks: virtual camera, video file, preview window, null."""
