@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def pulse() -> Iterator[PulseServer]:
         pytest.skip(f"PulseAudio cannot start here: {reason}")
     try:
         server = start_pulse()
-    except RuntimeError as err:
+    except (RuntimeError, subprocess.TimeoutExpired) as err:
         pytest.skip(f"PulseAudio cannot start here: {err}")
     yield server
     server.stop()

@@ -21,11 +21,12 @@ MONITOR_SOURCE = f"{NULL_SINK}.monitor"
 # in bursts; a low-latency stream of zeros keeps it ticking like a real microphone.
 KEEPALIVE = "exec pacat --playback --latency-msec=10 --raw --rate=48000 --channels=1 --format=s16le < /dev/zero"
 SINK_SETTLE_S = 2.5  # time the null sink takes to adopt the keep-alive's latency
+START_TIMEOUT_S = 10.0
 
 
 @dataclass
 class PulseServer:
-    """A running daemon: `env` points clients at it; `pactl` runs a command against it."""
+    """A daemon in its own runtime dir: `env` points clients at it."""
 
     runtime_dir: Path
     env: dict[str, str] = field(default_factory=dict)
@@ -45,26 +46,52 @@ class PulseServer:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
 
-    def stop(self) -> None:
-        """Kill the daemon and remove its runtime directory."""
+    def start(self) -> None:
+        """Start the daemon with the null sink as default sink and its monitor as default source."""
+        cmd = [
+            "pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
+            "--load=module-native-protocol-unix",
+            f"--load=module-null-sink sink_name={NULL_SINK} rate=48000 channels=1",
+            "--load=module-always-sink",
+            f"--log-target=file:{self.runtime_dir / 'pulse.log'}",
+        ]
+        started = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=START_TIMEOUT_S)
+        if started.returncode != 0:
+            raise RuntimeError(f"pulseaudio did not start: {started.stderr.strip()}")
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while subprocess.run(["pactl", "info"], env=self.env, capture_output=True, timeout=5).returncode != 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("pulseaudio started but did not answer within the time limit")
+            time.sleep(0.1)
+        self.pactl("set-default-sink", NULL_SINK)
+        self.pactl("set-default-source", MONITOR_SOURCE)
+        self.keepalive = subprocess.Popen(KEEPALIVE, shell=True, env=self.env)
+        time.sleep(SINK_SETTLE_S)
+
+    def kill(self) -> None:
+        """Stop the daemon abruptly, as a crashed sound server or an unplugged device would."""
         if self.keepalive is not None:
             self.keepalive.kill()
             self.keepalive.wait(timeout=5)
+            self.keepalive = None
         subprocess.run(["pulseaudio", "--kill"], env=self.env, capture_output=True, timeout=10)
+
+    def stop(self) -> None:
+        """Kill the daemon and remove its runtime directory."""
+        self.kill()
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
 def why_pulse_unavailable() -> str | None:
     """None when a PulseAudio daemon can be started here, else the reason it cannot."""
-    for tool in ("pulseaudio", "pactl", "paplay"):
+    for tool in ("pulseaudio", "pactl", "paplay", "pacat"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (run install/system-packages.sh)"
     return None
 
 
-def start_pulse(timeout_s: float = 10.0) -> PulseServer:
-    """Start a user PulseAudio daemon in a fresh runtime dir with the test null sink as
-    the default sink and its monitor as the default source."""
+def start_pulse() -> PulseServer:
+    """A started private daemon; its clients must use `server.env`."""
     runtime_dir = Path(tempfile.mkdtemp(prefix="avatarcam-pulse-"))
     runtime_dir.chmod(0o700)
     env = dict(os.environ)
@@ -77,25 +104,9 @@ def start_pulse(timeout_s: float = 10.0) -> PulseServer:
     env.pop("PULSE_SINK", None)
     env.pop("PULSE_SOURCE", None)
     server = PulseServer(runtime_dir=runtime_dir, env=env)
-    cmd = [
-        "pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
-        "--load=module-native-protocol-unix",
-        f"--load=module-null-sink sink_name={NULL_SINK} rate=48000 channels=1",
-        "--load=module-always-sink",
-        f"--log-target=file:{runtime_dir / 'pulse.log'}",
-    ]
-    started = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s)
-    if started.returncode != 0:
+    try:
+        server.start()
+    except (RuntimeError, subprocess.TimeoutExpired):
         server.stop()
-        raise RuntimeError(f"pulseaudio did not start: {started.stderr.strip()}")
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if subprocess.run(["pactl", "info"], env=env, capture_output=True, timeout=5).returncode == 0:
-            server.pactl("set-default-sink", NULL_SINK)
-            server.pactl("set-default-source", MONITOR_SOURCE)
-            server.keepalive = subprocess.Popen(KEEPALIVE, shell=True, env=env)
-            time.sleep(SINK_SETTLE_S)
-            return server
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError("pulseaudio started but did not answer within the time limit")
+        raise
+    return server

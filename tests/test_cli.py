@@ -1,0 +1,62 @@
+"""The command line as a user meets it: help, the vad command, bench audio, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from avatarcam.cli.main import build_parser
+from tests.conftest import REPO_ROOT
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "avatarcam", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_only_commands_that_exist() -> None:
+    listed = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    assert {"devices", "doctor", "vad", "bench"} <= listed
+    for name in listed:
+        done = _cli(name, "--help")
+        assert done.returncode == 0 and len(done.stdout) > 100, name
+
+
+def test_vad_json_on_real_speech(real_speech_clips: list[Path]) -> None:
+    clip = next(c for c in real_speech_clips if c.stem == "LJ001-0008")
+    done = _cli("vad", str(clip), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["frame_ms"] == 20
+    segments = result["segments"]
+    assert len(segments) == 1, "one short sentence without a long pause is one segment"
+    start, end = segments[0]
+    assert 0.0 <= start < 0.3 and 1.4 < end <= 1.78
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, I am text\n" * 10])
+def test_vad_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(content)
+    done = _cli("vad", str(bad))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("avatarcam: error: "), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bench_audio_json_reports_cost_and_delay(real_speech_clips: list[Path]) -> None:
+    done = _cli("bench", "audio", "--audio", str(real_speech_clips[1]), "--repeats", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert abs(result["blocks"] - result["audio_seconds"] * 100) <= 1
+    cost = result["frontend_us_per_10ms"]
+    assert 0 < cost["p50"] <= cost["p95"] <= cost["max"]
+    assert result["vad_onsets"] >= 2
+    delay = result["vad_decision_delay_ms"]
+    # The live state can turn to speech no earlier than the attack setting allows.
+    assert delay["p50"] >= result["vad_config_delay_ms"]
