@@ -13,6 +13,7 @@ from typing import NoReturn
 import pytest
 
 from avatarcam.cli import devices
+from avatarcam.cli.table import format_table
 from avatarcam.errors import AudioInputError
 from avatarcam.sinks.camera_backends import CameraDevice, find_v4l2loopback, list_camera_backends
 from tests.conftest import REPO_ROOT
@@ -142,6 +143,6 @@ def test_register_adds_devices_with_json_flag() -> None:
 
 
 def test_format_table_aligns_columns() -> None:
-    text = devices.format_table(("A", "BB"), [("long cell", "x"), ("s", "")], indent="  ")
+    text = format_table(("A", "BB"), [("long cell", "x"), ("s", "")], indent="  ")
     assert text.splitlines() == ["  A          BB", "  long cell  x", "  s"]
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from avatarcam.audio.devices import InputDevice, list_input_devices
+from avatarcam.cli.table import format_table
 from avatarcam.errors import AudioInputError
 from avatarcam.runtime.checks import NO_MICROPHONE_FIX
 from avatarcam.sinks.camera_backends import CameraBackend, list_camera_backends
@@ -82,13 +83,3 @@ def _camera_summary(camera: CameraBackend) -> str:
     if not camera.available:
         return camera.reason
     return ", ".join(map(str, camera.devices))
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> str:
-    """`rows` under `headers` in left-aligned columns two spaces apart, shared by the CLI
-    listings so that they all look alike."""
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
-    return "\n".join(
-        indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-        for row in (headers, *rows)
-    )

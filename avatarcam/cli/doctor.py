@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from avatarcam.cli.devices import format_table
+from avatarcam.cli.table import format_table
 from avatarcam.runtime import checks
 from avatarcam.runtime.checks import Check
 
