@@ -1,0 +1,1 @@
+"""The embedded renderer: portrait analysis (landmarks, pose, mask, background) and warping."""
