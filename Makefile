@@ -40,7 +40,7 @@ test-slow: venv
 	$(PY) -m pytest -m slow
 
 bench: venv
-	$(VENV)/bin/avatarcam bench audio
+	$(VENV)/bin/avatarcam bench audio --plot docs/images/bench_audio.png
 
 doctor: venv
 	-$(VENV)/bin/avatarcam doctor

@@ -32,6 +32,14 @@ ROOM_NOISE_DBFS = -65.0  # level of the quiet noise in the padding, as a real ro
 
 
 @dataclass(frozen=True)
+class AudioBenchSamples:
+    """The raw measurements behind an `AudioBenchResult`, for plots."""
+
+    frontend_us: np.ndarray  # cost of each 10 ms block
+    decision_delays_ms: np.ndarray  # one per speech onset
+
+
+@dataclass(frozen=True)
 class AudioBenchResult:
     """Figures printed by `avatarcam bench audio`."""
 
@@ -58,7 +66,9 @@ def _bench_signal(audio: Path | None, repeats: int) -> np.ndarray:
     return np.tile(np.concatenate((pad, speech, pad)), repeats)
 
 
-def run_audio_bench(audio: Path | None = None, repeats: int = 5, config: VadConfig | None = None) -> AudioBenchResult:
+def run_audio_bench(
+    audio: Path | None = None, repeats: int = 5, config: VadConfig | None = None
+) -> tuple[AudioBenchResult, AudioBenchSamples]:
     """Measure the front end over `repeats` copies of the speech signal in 10 ms blocks."""
     config = config or VadConfig()
     signal = _bench_signal(audio, repeats)
@@ -86,7 +96,7 @@ def run_audio_bench(audio: Path | None = None, repeats: int = 5, config: VadConf
     onsets = [start for start, _ in frontend.segments]
     delays = [decided - onset for decided, onset in zip(decisions, onsets)]
     frontend_us = percentile_summary(costs, 1e6)
-    return AudioBenchResult(
+    result = AudioBenchResult(
         audio_seconds=round(len(signal) / MIC_RATE, 2),
         blocks=len(costs),
         frontend_us_per_10ms=frontend_us,
@@ -96,6 +106,32 @@ def run_audio_bench(audio: Path | None = None, repeats: int = 5, config: VadConf
         vad_onsets=len(delays),
         vad_config_delay_ms=config.decision_delay_ms,
     )
+    return result, AudioBenchSamples(np.array(costs) * 1e6, np.array(delays) * 1e3)
+
+
+def plot_audio_bench(samples: AudioBenchSamples, out: Path) -> Path:
+    """Write a PNG with the distribution of block cost and of VAD decision delay."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (cost_ax, delay_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
+    budget_us = CAPTURE_BLOCK_MS * 1000
+    cost_ax.hist(samples.frontend_us, bins=np.logspace(0, np.log10(max(samples.frontend_us.max(), 10)), 50))
+    cost_ax.set_xscale("log")
+    cost_ax.axvline(0.02 * budget_us, color="tab:red", linestyle="--", label="2 % of one core")
+    cost_ax.set_xlabel("front-end cost per 10 ms block (µs)")
+    cost_ax.set_ylabel("blocks")
+    cost_ax.legend()
+    delay_ax.hist(samples.decision_delays_ms, bins=np.arange(0, 320, 20), color="tab:green")
+    delay_ax.set_xlabel("VAD decision delay after speech onset (ms)")
+    delay_ax.set_ylabel("onsets")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
 
 
 def format_audio_bench(result: AudioBenchResult) -> str:

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from avatarcam.audio.benchmark import format_audio_bench, run_audio_bench
+from avatarcam.audio.benchmark import format_audio_bench, plot_audio_bench, run_audio_bench
 
 
 def register(subparsers: Any) -> None:
@@ -26,10 +26,13 @@ def register(subparsers: Any) -> None:
     audio.add_argument("--audio", type=Path, help="speech file to use (default: synthesised with espeak-ng)")
     audio.add_argument("--repeats", type=int, default=5, help="how many times the speech is played")
     audio.add_argument("--json", action="store_true", help="print the figures as JSON")
+    audio.add_argument("--plot", type=Path, help="also write a PNG of the cost and delay distributions")
     audio.set_defaults(handler=_run_audio)
 
 
 def _run_audio(args: argparse.Namespace) -> int:
-    result = run_audio_bench(args.audio, repeats=args.repeats)
+    result, samples = run_audio_bench(args.audio, repeats=args.repeats)
     print(json.dumps(asdict(result)) if args.json else format_audio_bench(result))
+    if args.plot:
+        plot_audio_bench(samples, args.plot)
     return 0
