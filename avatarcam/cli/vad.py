@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from avatarcam.audio.file_source import FileSource
 from avatarcam.audio.frontend import AudioFrontend
 from avatarcam.audio.vad import VadConfig
+from avatarcam.constants import VAD_FRAME_MS_CHOICES
+from avatarcam.control.settings import load_settings
 
 
 def register(subparsers: Any) -> None:
@@ -23,9 +26,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("audio", type=Path, help="WAV, FLAC, OGG, MP3 or M4A file, any rate and channels")
     parser.add_argument("--json", action="store_true", help='print {"frame_ms": N, "segments": [[start_s, end_s], ...]}')
-    parser.add_argument("--frame-ms", type=int, default=VadConfig.frame_ms, choices=(10, 20, 30), help="VAD frame length")
-    parser.add_argument("--aggressiveness", type=int, default=VadConfig.aggressiveness, choices=range(4),
-                        help="webrtcvad mode: 0 lenient … 3 strict")
+    parser.add_argument("--config", type=Path, help="settings file whose [vad] section is used (see configs/avatarcam.toml)")
+    parser.add_argument("--frame-ms", type=int, choices=VAD_FRAME_MS_CHOICES, help="VAD frame length (overrides the config)")
+    parser.add_argument("--aggressiveness", type=int, choices=range(4),
+                        help="webrtcvad mode: 0 lenient … 3 strict (overrides the config)")
     parser.set_defaults(handler=run)
 
 
@@ -45,7 +49,10 @@ def find_segments(audio: Path, config: VadConfig) -> list[list[float]]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the segments as text or JSON."""
-    config = VadConfig(frame_ms=args.frame_ms, aggressiveness=args.aggressiveness)
+    overrides = {"frame_ms": args.frame_ms, "aggressiveness": args.aggressiveness}
+    config = dataclasses.replace(
+        load_settings(args.config).vad, **{key: value for key, value in overrides.items() if value is not None}
+    )
     segments = find_segments(args.audio, config)
     if args.json:
         print(json.dumps({"frame_ms": config.frame_ms, "segments": segments}))

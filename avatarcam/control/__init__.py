@@ -1,0 +1,1 @@
+"""Control: settings files, expression presets and hotkeys."""

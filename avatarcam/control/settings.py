@@ -1,0 +1,78 @@
+"""The settings file (TOML): read once, checked against the dataclasses it configures.
+
+A wrong key or value is a one-sentence error naming the file, the section and the key, so
+a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from avatarcam.audio.vad import VadConfig
+from avatarcam.errors import AvatarcamError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+class SettingsError(AvatarcamError):
+    """The settings file cannot be used as written."""
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """Which microphone to open, and at what rate."""
+
+    device: str | int | None = None  # name, unique part of a name, or index; None: default input
+    rate: int | None = None  # Hz; None: the device's own default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the settings file can set."""
+
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    vad: VadConfig = field(default_factory=VadConfig)
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from `path`, or the defaults when `path` is None."""
+    if path is None:
+        return Settings()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise SettingsError(f"The settings file {str(path)!r} does not exist; check the path.") from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SettingsError(f"The settings file {str(path)!r} is not valid TOML ({err}); fix that line.") from err
+    sections = {f.name: f.type for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(raw) - set(sections))
+    if unknown:
+        raise SettingsError(
+            f"The settings file {str(path)!r} has an unknown section [{unknown[0]}]; known sections: "
+            f"{', '.join(sorted(sections))}."
+        )
+    return Settings(
+        audio=_build(AudioSettings, raw.get("audio", {}), "audio", path),
+        vad=_build(VadConfig, raw.get("vad", {}), "vad", path),
+    )
+
+
+def _build(cls: type, values: dict[str, Any], section: str, path: Path) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(
+            f"The settings file {str(path)!r} has an unknown key {unknown[0]!r} in [{section}]; "
+            f"known keys: {', '.join(sorted(known))}."
+        )
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as err:
+        raise SettingsError(f"The settings file {str(path)!r} has a bad value in [{section}]: {err}.") from err
