@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from avatarcam.errors import AvatarcamError
-from avatarcam.motion.space import FIELD_NAMES, MotionTrack, index_of, neutral
+from avatarcam.motion.space import FIELD_NAMES, MotionTrack, as_finite, index_of, neutral
 
 TIME_COLUMN = "t"  # seconds from the start of the track
 EXTRA_COLUMNS = ("vad",)  # extra per-frame columns readers accept unless told otherwise
@@ -67,11 +67,8 @@ def _write_text(path: Path, text: str) -> None:
 
 def _number(path: Path, where: str, cell: object) -> float:
     """One cell as a finite float, or a `MotionFileError` saying where the bad cell is."""
-    try:
-        value = float(cell)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        value = float("nan")  # reported by the check below, with the same message
-    if not np.isfinite(value):
+    value = as_finite(cell)
+    if value is None:
         raise MotionFileError(f"{_describe(path)} has {cell!r} at {where}, which is not a number.")
     return value
 

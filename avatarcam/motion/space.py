@@ -176,13 +176,19 @@ def field_mask(names: Iterable[str]) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def _finite_value(name: str, value: object) -> float:
-    """`value` as a float, or a ValueError naming the field when it is not a finite number."""
+def as_finite(value: object) -> float | None:
+    """`value` as a float when it is a finite number, else None (text, NaN, infinity)."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        number = float("nan")  # reported by the check below, with the same message
-    if not np.isfinite(number):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def _finite_value(name: str, value: object) -> float:
+    """`value` as a float, or a ValueError naming the field when it is not a finite number."""
+    number = as_finite(value)
+    if number is None:
         raise ValueError(f"motion field {name!r} must be a finite number, got {value!r}")
     return number
 
