@@ -203,20 +203,23 @@ def test_optional_failure_exits_0(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     assert {"name": "CUDA", "status": "fail", "detail": "CUDA is broken", "fix": "Repair CUDA.", "essential": False} in results
 
 
-def test_report_is_one_aligned_table() -> None:
+def test_report_is_one_aligned_table_with_fixes_under_problems() -> None:
     results = [
         Check("python", "ok", "3.11.7", essential=True),
         failing("virtual camera", essential=False),
         Check("CUDA", "warn", "CPU build", "Install CUDA torch."),
     ]
     lines = doctor.format_report(results).splitlines()
-    header, rows, summary = lines[0], lines[1:4], lines[-1]
+    header, summary = lines[0], lines[-1]
+    rows = [line for line in lines[1:-2] if not line.startswith("    fix: ")]
+    assert len(rows) == 3
     for column in ("STATUS", "DETAIL"):
         start = header.index(column)
         assert all(row[start - 2:start] == "  " and row[start] != " " for row in rows)
     assert rows[0].rstrip().endswith("3.11.7")
-    assert rows[1].endswith("Repair virtual camera.")
-    assert summary == "avatarcam can run: all essential checks are ok; 2 optional feature(s) need attention (see FIX)."
+    assert lines[3] == "    fix: Repair virtual camera."
+    assert lines[5] == "    fix: Install CUDA torch."
+    assert summary == "avatarcam can run: all essential checks are ok; 2 optional feature(s) need attention (see the fixes above)."
 
 
 def test_all_ok_summary() -> None:

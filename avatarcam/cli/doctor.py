@@ -44,12 +44,16 @@ def failed_essentials(results: Sequence[Check]) -> list[Check]:
 
 
 def format_report(results: Sequence[Check]) -> str:
-    """The table of checks followed by a one-line verdict."""
-    table = format_table(
-        ("CHECK", "STATUS", "DETAIL", "FIX"),
-        [(check.name, check.status, check.detail, check.fix) for check in results],
-    )
-    return f"{table}\n\n{summarize(results)}"
+    """The table of checks, each problem's fix on the line under it (the sentences are too
+    long for a column), then a one-line verdict."""
+    table = format_table(("CHECK", "STATUS", "DETAIL"), [(c.name, c.status, c.detail) for c in results])
+    header, *rows = table.splitlines()
+    lines = [header]
+    for check, row in zip(results, rows):
+        lines.append(row)
+        if check.status != "ok" and check.fix:
+            lines.append(f"    fix: {check.fix}")
+    return "\n".join(lines) + f"\n\n{summarize(results)}"
 
 
 def summarize(results: Sequence[Check]) -> str:
@@ -60,5 +64,5 @@ def summarize(results: Sequence[Check]) -> str:
         return f"avatarcam cannot run: {len(failed)} essential check(s) failed ({names}); apply the fixes above."
     optional = sum(check.status != "ok" for check in results)
     if optional:
-        return f"avatarcam can run: all essential checks are ok; {optional} optional feature(s) need attention (see FIX)."
+        return f"avatarcam can run: all essential checks are ok; {optional} optional feature(s) need attention (see the fixes above)."
     return f"avatarcam can run: all {len(results)} checks are ok."

@@ -253,7 +253,7 @@ def check_cuda() -> Check:
     if torch.version.cuda is None:
         return Check(
             "CUDA", "warn", f"torch {torch.__version__} is a CPU build; rendering runs on the CPU",
-            "On a machine with an NVIDIA GPU, install torch's CUDA build as the README's GPU section shows.",
+            "On a machine with an NVIDIA GPU, install torch's CUDA build as the README shows (Set-up by hand, GPU).",
         )
     if not torch.cuda.is_available():
         return Check(
