@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from avatarcam.audio.benchmark import format_audio_bench, plot_audio_bench, run_audio_bench
+from avatarcam.render.benchmark import format_render_bench, run_render_bench
+from avatarcam.render.framing import SIZES
 
 
 def register(subparsers: Any) -> None:
@@ -28,6 +30,17 @@ def register(subparsers: Any) -> None:
     audio.add_argument("--json", action="store_true", help="print the figures as JSON")
     audio.add_argument("--plot", type=Path, help="also write a PNG of the cost and delay distributions")
     audio.set_defaults(handler=_run_audio)
+    render = stages.add_parser(
+        "render", help="render speed per backend and size (fps, ms/frame p50/p95)",
+        description="Renders a talking-like motion track one frame at a time with every available "
+        "backend at each output size on 2 CPU threads and prints fps and ms/frame p50/p95.",
+    )
+    render.add_argument("--avatar", type=Path, help="prepared avatar folder (default: the astronaut, prepared on the fly)")
+    render.add_argument("--size", choices=tuple(SIZES), action="append", help="output size (repeatable; default: all)")
+    render.add_argument("--backend", action="append", help="backend name (repeatable; default: all)")
+    render.add_argument("--frames", type=int, default=120, help="frames timed per backend and size")
+    render.add_argument("--json", action="store_true", help="print the figures as JSON")
+    render.set_defaults(handler=_run_render)
 
 
 def _run_audio(args: argparse.Namespace) -> int:
@@ -35,4 +48,11 @@ def _run_audio(args: argparse.Namespace) -> int:
     print(json.dumps(asdict(result)) if args.json else format_audio_bench(result))
     if args.plot:
         plot_audio_bench(samples, args.plot)
+    return 0
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    report = run_render_bench(args.avatar, sizes=tuple(args.size or SIZES),
+                              backends=tuple(args.backend) if args.backend else None, frames=args.frames)
+    print(json.dumps(report) if args.json else format_render_bench(report))
     return 0

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from avatarcam import __version__
-from avatarcam.cli import bench, devices, doctor, train, vad
+from avatarcam.cli import bench, devices, doctor, prepare, render_motion, train, vad
 from avatarcam.errors import AvatarcamError
 
-COMMAND_MODULES = (devices, doctor, vad, bench, train)
+COMMAND_MODULES = (devices, doctor, vad, prepare, render_motion, bench, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

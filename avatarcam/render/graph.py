@@ -1,0 +1,270 @@
+"""The render graph: motion vectors in, RGB frames out, as one torch module.
+
+Per frame: blend the rig's displacement bases into a forward warp (portrait → frame) at low
+resolution, invert it by a few fixed-point steps into a backward warp, upsample it, sample
+the portrait and its person mask, composite over the still background, and draw the mouth
+interior inside the moved inner-lip contour. Only tensor operations run in `forward`, so the
+same graph runs on CPU and CUDA and exports to ONNX (and from there to TensorRT).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from avatarcam.motion.space import LOWER_BOUNDS, UPPER_BOUNDS
+from avatarcam.render.avatar import Avatar, Canvas
+from avatarcam.render.expression_basis import EXPRESSION_SLICE
+from avatarcam.render import landmark_sets as ls
+from avatarcam.render.mouth import (
+    MOUTH_CORNER_LEFT,
+    MOUTH_CORNER_RIGHT,
+    TEXTURE_U,
+    TEXTURE_V,
+    UPPER_LIP_MID,
+)
+from avatarcam.render.rig import ANGLE_STEP_DEG, SIMILARITY_BASES
+
+YAW, PITCH, ROLL, TX, TY, SCALE = range(6)
+INVERSION_STEPS = 3  # Newton steps from forward to backward warp
+MIN_JACOBIAN = 0.05  # where the warp folds or nearly so, Newton steps are held back
+MAX_NEWTON_STEP = 0.1  # normalised units: a tenth of the frame per step at most
+MOUTH_CROP_FACE_HEIGHTS = (0.75, 0.6)  # (width, height) of the mouth work area
+FEATHER_PX = 1.0  # soft edge of the mouth opening
+OPEN_PX = 1.5  # lip gap at which the interior is fully drawn; below it fades out
+TONGUE_RISE = 0.3  # the tongue's top, as a share of the opening above the lower lip
+TONGUE_HALF_WIDTH = 0.75  # half mouth widths
+TONGUE_DEPTH = 0.2  # the tongue's half height beyond the opening, half mouth widths
+TONGUE_EDGE_SHARPNESS = 6.0
+TONGUE_SHADOW = 0.6  # brightness at the tongue's edge relative to its middle
+# INNER_LIP_POLYGON positions of the upper and the lower inner lip, corner to corner.
+UPPER_CONTOUR = list(range(MOUTH_CORNER_RIGHT + 1))
+LOWER_CONTOUR = [MOUTH_CORNER_LEFT, *range(len(ls.INNER_LIP_POLYGON) - 1, MOUTH_CORNER_RIGHT, -1),
+                 MOUTH_CORNER_RIGHT]
+
+
+def _crop_size(canvas: Canvas) -> tuple[int, int]:
+    """(width, height) of the mouth work area: the mouth at its widest, largest and lowest."""
+    face = canvas.rig.face_px * math.exp(float(UPPER_BOUNDS[SCALE]))
+    width = min(canvas.size.width, 8 * math.ceil(MOUTH_CROP_FACE_HEIGHTS[0] * face / 8))
+    height = min(canvas.size.height, 8 * math.ceil(MOUTH_CROP_FACE_HEIGHTS[1] * face / 8))
+    return width, height
+
+
+def _perpendicular(v: torch.Tensor) -> torch.Tensor:
+    """v turned by 90° (clockwise as viewed, with y down): (x, y) → (-y, x) on the last axis."""
+    return torch.stack([-v[..., 1], v[..., 0]], -1)
+
+
+class RenderGraph(nn.Module):
+    """Renders one avatar at one output size: `forward(motion (B, NUM_FIELDS))` returns
+    frames (B, 3, H, W), float32 in 0..1."""
+
+    def __init__(self, avatar: Avatar, size_name: str) -> None:
+        super().__init__()
+        canvas = avatar.canvas(size_name)
+        rig = canvas.rig
+        self.height, self.width = canvas.size.height, canvas.size.width
+        grid_w, grid_h = canvas.size.flow_grid
+        self.crop_w, self.crop_h = _crop_size(canvas)
+        count = rig.bases.shape[0]
+        flat = torch.from_numpy(rig.bases).reshape(count, -1)
+        self.register_buffer("deform_bases", flat[: count - SIMILARITY_BASES].contiguous())
+        self.register_buffer("similarity_bases", flat[count - SIMILARITY_BASES:].contiguous())
+        self.register_buffer("mouth_points", torch.from_numpy(rig.mouth_points))
+        self.register_buffer("mouth_deltas", torch.from_numpy(
+            rig.mouth_deltas[: count - SIMILARITY_BASES]).reshape(count - SIMILARITY_BASES, -1))
+        self.register_buffer("yaw_steps", torch.from_numpy(rig.yaw_offsets / ANGLE_STEP_DEG))
+        self.register_buffer("pitch_steps", torch.from_numpy(rig.pitch_offsets / ANGLE_STEP_DEG))
+        self.register_buffer("own_motion", torch.from_numpy(avatar.motion.copy()))
+        self.register_buffer("low", torch.from_numpy(LOWER_BOUNDS.copy()))
+        self.register_buffer("high", torch.from_numpy(UPPER_BOUNDS.copy()))
+        self.register_buffer("centre", torch.from_numpy(rig.centre))
+        self.face_px = rig.face_px
+        self.grid_shape = (grid_h, grid_w)
+        self.register_buffer("to_normalised", torch.tensor([2.0 / self.width, 2.0 / self.height]))
+        self.register_buffer("low_grid", self._identity(grid_h, grid_w))
+        self.register_buffer("full_grid", self._identity(self.height, self.width))
+        person = torch.from_numpy(canvas.person).permute(2, 0, 1).float() / 255.0
+        self.register_buffer("person", person[None].contiguous())
+        background = torch.from_numpy(canvas.background).permute(2, 0, 1).float() / 255.0
+        self.register_buffer("background", background[None].contiguous())
+        texture = torch.from_numpy(canvas.mouth.texture).permute(2, 0, 1).float() / 255.0
+        self.register_buffer("mouth_texture", texture[None].contiguous())
+        self.register_buffer("tongue_rgb", torch.from_numpy(canvas.mouth.tongue_rgb).reshape(1, 3, 1))
+        self.register_buffer("crop_cols", torch.arange(self.crop_w))
+        self.register_buffer("crop_rows", torch.arange(self.crop_h))
+
+    @staticmethod
+    def _identity(height: int, width: int) -> torch.Tensor:
+        """(1, H, W, 2) normalised pixel-centre coordinates, as grid_sample reads them."""
+        xs = (torch.arange(width, dtype=torch.float32) * 2.0 + 1.0) / width - 1.0
+        ys = (torch.arange(height, dtype=torch.float32) * 2.0 + 1.0) / height - 1.0
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+        return torch.stack([gx, gy], -1)[None]
+
+    def forward(self, motion: torch.Tensor) -> torch.Tensor:
+        """Frames (B, 3, H, W) for motion vectors (B, NUM_FIELDS)."""
+        m = torch.maximum(torch.minimum(motion, self.high), self.low)
+        coefficients, similarity = self._coefficients(m)
+        deform = (coefficients @ self.deform_bases).reshape(-1, 2, *self.grid_shape)
+        moved = (similarity @ self.similarity_bases).reshape(-1, 2, *self.grid_shape)
+        grow, turn = similarity[:, 0, None, None, None], similarity[:, 1, None, None, None]
+        spun = torch.stack([-deform[:, 1], deform[:, 0]], 1)
+        forward_px = deform + moved + grow * deform + turn * spun
+        backward = self._invert(forward_px * self.to_normalised[None, :, None, None])
+        frame = self._sample(backward)
+        return self._draw_mouth(frame, self._mouth_polygon(coefficients, similarity))
+
+    def _coefficients(self, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-basis weights: deformation (B, K) and similarity (B, 4) = (a - 1, b, tx, ty)."""
+        expression = m[:, EXPRESSION_SLICE] - self.own_motion[EXPRESSION_SLICE]
+        yaw = (m[:, YAW:YAW + 1] - self.own_motion[YAW]) / ANGLE_STEP_DEG
+        pitch = (m[:, PITCH:PITCH + 1] - self.own_motion[PITCH]) / ANGLE_STEP_DEG
+        yaw_hats = torch.relu(1.0 - torch.abs(yaw - self.yaw_steps))
+        pitch_hats = torch.relu(1.0 - torch.abs(pitch - self.pitch_steps))
+        roll = (m[:, ROLL] - self.own_motion[ROLL]) * (math.pi / 180.0)
+        size = torch.exp(m[:, SCALE])
+        similarity = torch.stack([size * torch.cos(roll) - 1.0, size * torch.sin(roll),
+                                  m[:, TX], m[:, TY]], 1)
+        return torch.cat([expression, yaw_hats, pitch_hats], 1), similarity
+
+    def _invert(self, forward: torch.Tensor) -> torch.Tensor:
+        """Backward warp (B, H_low, W_low, 2) in normalised coordinates: for each output
+        point p, the source x with x + forward(x) = p, by Newton steps (which, unlike plain
+        fixed-point steps, also converge where the warp compresses, as on a turning cheek)."""
+        fields = torch.cat([forward, self._jacobian(forward)], 1)
+        target = self.low_grid.expand(forward.shape[0], -1, -1, -1)
+        source = target - forward.permute(0, 2, 3, 1)
+        for _ in range(INVERSION_STEPS):
+            at = F.grid_sample(fields, source, mode="bilinear", padding_mode="border",
+                               align_corners=False)
+            rx = source[..., 0] + at[:, 0] - target[..., 0]
+            ry = source[..., 1] + at[:, 1] - target[..., 1]
+            jxx, jxy, jyx, jyy = 1.0 + at[:, 2], at[:, 3], at[:, 4], 1.0 + at[:, 5]
+            det = torch.clamp(jxx * jyy - jxy * jyx, min=MIN_JACOBIAN)
+            step = torch.stack([(jyy * rx - jxy * ry) / det, (jxx * ry - jyx * rx) / det], -1)
+            source = source - torch.clamp(step, -MAX_NEWTON_STEP, MAX_NEWTON_STEP)
+        return source - target
+
+    def _jacobian(self, field: torch.Tensor) -> torch.Tensor:
+        """Spatial derivatives (B, 4, h, w) of a 2-channel field in normalised units:
+        d(fx)/dx, d(fx)/dy, d(fy)/dx, d(fy)/dy, by central differences."""
+        padded = F.pad(field, (1, 1, 1, 1), mode="replicate")
+        grid_h, grid_w = self.grid_shape
+        ddx = (padded[:, :, 1:-1, 2:] - padded[:, :, 1:-1, :-2]) * (grid_w / 4.0)
+        ddy = (padded[:, :, 2:, 1:-1] - padded[:, :, :-2, 1:-1]) * (grid_h / 4.0)
+        return torch.stack([ddx[:, 0], ddy[:, 0], ddx[:, 1], ddy[:, 1]], 1)
+
+    def _sample(self, backward: torch.Tensor) -> torch.Tensor:
+        """The moved person composited over the still background, (B, 3, H, W)."""
+        flow = F.interpolate(backward.permute(0, 3, 1, 2), size=(self.height, self.width),
+                             mode="bilinear", align_corners=False)
+        grid = self.full_grid + flow.permute(0, 2, 3, 1)
+        person = F.grid_sample(self.person.expand(grid.shape[0], -1, -1, -1), grid,
+                               mode="bilinear", padding_mode="border", align_corners=False)
+        alpha = person[:, 3:4]
+        return self.background + alpha * (person[:, :3] - self.background)
+
+    def _mouth_polygon(self, coefficients: torch.Tensor, similarity: torch.Tensor) -> torch.Tensor:
+        """The moved inner-lip polygon (B, P, 2) in canvas pixels."""
+        points = self.mouth_points + (coefficients @ self.mouth_deltas).reshape(
+            coefficients.shape[0], -1, 2)
+        rel = points - self.centre
+        grow, turn = similarity[:, 0, None, None], similarity[:, 1, None, None]
+        shift = similarity[:, None, 2:4] * self.face_px
+        return self.centre + (1.0 + grow) * rel + turn * _perpendicular(rel) + shift
+
+    def _draw_mouth(self, frame: torch.Tensor, polygon: torch.Tensor) -> torch.Tensor:
+        """`frame` with the mouth interior drawn between the moved inner lips, computed in
+        a fixed-size crop around them (gathered out and scattered back)."""
+        batch = frame.shape[0]
+        left, right = polygon[:, MOUTH_CORNER_LEFT], polygon[:, MOUTH_CORNER_RIGHT]
+        half_width = torch.linalg.vector_norm(right - left, dim=-1, keepdim=True) / 2.0
+        axis_u = (right - left) / (2.0 * half_width)
+        axis_v = _perpendicular(axis_u)
+        origin = (left + right) / 2.0
+
+        centre = (polygon.amin(1) + polygon.amax(1)) / 2.0
+        x0 = torch.clamp(torch.round(centre[:, 0] - self.crop_w / 2), 0, self.width - self.crop_w)
+        y0 = torch.clamp(torch.round(centre[:, 1] - self.crop_h / 2), 0, self.height - self.crop_h)
+        cols = x0.long()[:, None] + self.crop_cols
+        rows = y0.long()[:, None] + self.crop_rows
+        index = (rows[:, :, None] * self.width + cols[:, None, :]).reshape(batch, 1, -1)
+        index = index.expand(-1, 3, -1)
+        flat = frame.reshape(batch, 3, -1)
+        crop = torch.gather(flat, 2, index)
+        pixels = torch.stack([cols[:, None, :].expand(-1, self.crop_h, -1),
+                              rows[:, :, None].expand(-1, -1, self.crop_w)], -1)
+        pixels = pixels.reshape(batch, -1, 2).to(frame.dtype)
+
+        u, v = _to_mouth_frame(pixels, origin, axis_u, axis_v, half_width)
+        lip_u, lip_v = _to_mouth_frame(polygon, origin, axis_u, axis_v, half_width)
+        upper_u, upper_v = lip_u[:, UPPER_CONTOUR], lip_v[:, UPPER_CONTOUR]
+        lower_u = lip_u[:, LOWER_CONTOUR]
+        lower_v = torch.maximum(lip_v[:, LOWER_CONTOUR], upper_v)  # lips never cross
+        top = _piecewise_linear(u, upper_u, upper_v)
+        bottom = _piecewise_linear(u, lower_u, lower_v)
+        gap_px = (lower_v - upper_v).amax(1, keepdim=True) * half_width
+        openness = torch.clamp(gap_px / OPEN_PX, 0.0, 1.0)
+        sharpness = half_width / FEATHER_PX
+        alpha = (torch.clamp(0.5 + (v - top) * sharpness, 0.0, 1.0)
+                 * torch.clamp(0.5 + (bottom - v) * sharpness, 0.0, 1.0)
+                 * torch.clamp(0.5 + (1.0 - torch.abs(u)) * sharpness, 0.0, 1.0) * openness)
+        upper_mid = lip_v[:, UPPER_LIP_MID, None]
+        interior = self._interior(u, v - upper_mid, lower_v[:, MOUTH_CORNER_RIGHT // 2, None] - upper_mid)
+        crop = crop + alpha[:, None] * (interior - crop)
+        return flat.scatter(2, index, crop).reshape(batch, 3, self.height, self.width)
+
+    def _interior(self, u: torch.Tensor, v: torch.Tensor, opening: torch.Tensor) -> torch.Tensor:
+        """Interior colour (B, 3, N) at mouth-frame u and v below the upper lip's middle:
+        the teeth-and-cavity texture, with the tongue rising from behind the lower lip."""
+        gx = (u - TEXTURE_U[0]) / (TEXTURE_U[1] - TEXTURE_U[0]) * 2.0 - 1.0
+        gy = (v - TEXTURE_V[0]) / (TEXTURE_V[1] - TEXTURE_V[0]) * 2.0 - 1.0
+        grid = torch.stack([gx, gy], -1)[:, None]
+        texture = F.grid_sample(self.mouth_texture.expand(u.shape[0], -1, -1, -1), grid,
+                                mode="bilinear", padding_mode="border", align_corners=True)[:, :, 0]
+        depth = TONGUE_DEPTH + opening
+        top = (1.0 - TONGUE_RISE) * opening
+        radius = ((u / TONGUE_HALF_WIDTH) ** 2 + ((v - top - depth) / depth) ** 2).sqrt()
+        inside = torch.clamp(1.0 - radius, 0.0, 1.0)
+        tongue_alpha = torch.clamp(inside * TONGUE_EDGE_SHARPNESS, 0.0, 1.0)[:, None]
+        tongue = self.tongue_rgb * (TONGUE_SHADOW + (1.0 - TONGUE_SHADOW) * inside.sqrt())[:, None]
+        return texture + tongue_alpha * (tongue - texture)
+
+
+def _to_mouth_frame(points: torch.Tensor, origin: torch.Tensor, axis_u: torch.Tensor,
+                    axis_v: torch.Tensor, half_width: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel points (B, N, 2) as mouth-frame u and v (B, N) (see avatarcam.render.mouth)."""
+    rel = points - origin[:, None]
+    return ((rel * axis_u[:, None]).sum(-1) / half_width,
+            (rel * axis_v[:, None]).sum(-1) / half_width)
+
+
+def _piecewise_linear(x: torch.Tensor, knots_x: torch.Tensor, knots_y: torch.Tensor) -> torch.Tensor:
+    """y (B, N) at x (B, N) on the polyline through (knots_x, knots_y) (B, K), held flat
+    beyond its ends; knots are expected in increasing x."""
+    dx = knots_x[:, 1:] - knots_x[:, :-1]
+    dx = torch.where(torch.abs(dx) > 1e-4, dx, torch.full_like(dx, 1e-4))
+    share = torch.clamp((x[:, :, None] - knots_x[:, None, :-1]) / dx[:, None], 0.0, 1.0)
+    return knots_y[:, :1] + (share * (knots_y[:, 1:] - knots_y[:, :-1])[:, None]).sum(-1)
+
+def build_graph(avatar: Avatar, size_name: str) -> RenderGraph:
+    """The render graph of `avatar` at one output size, in eval mode."""
+    return RenderGraph(avatar, size_name).eval()
+
+
+def render_frames(graph: RenderGraph, motion: np.ndarray) -> np.ndarray:
+    """uint8 frames (B, H, W, 3) of motion vectors (B, NUM_FIELDS), computed with torch."""
+    with torch.inference_mode():
+        frames = graph(torch.from_numpy(np.array(motion, np.float32)))
+    return to_uint8(frames)
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """Float frames (B, 3, H, W) in 0..1 as uint8 (B, H, W, 3)."""
+    return (frames.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()

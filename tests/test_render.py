@@ -1,0 +1,236 @@
+"""The renderer on a real photo (scikit-image's astronaut): the expression basis, preparing
+and loading an avatar, reproducing the photo, closing the lips, ONNX parity, backends, the
+CLI and bad input."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime
+import pytest
+import skimage.data
+import torch
+
+from avatarcam.cli import prepare as prepare_cli
+from avatarcam.cli import render_motion as render_motion_cli
+from avatarcam.motion.motion_io import write_csv
+from avatarcam.motion.space import NUM_FIELDS, MotionTrack, from_dict, neutral
+from avatarcam.render import landmark_sets as ls
+from avatarcam.render.avatar import Avatar, AvatarError, load_avatar, prepare_avatar
+from avatarcam.render.backends import BackendUnavailableError, availability, open_renderer
+from avatarcam.render.canonical_face import canonical_face
+from avatarcam.render.errors import PortraitError
+from avatarcam.render.expression_basis import (
+    EXPRESSION_FIELDS,
+    EXPRESSION_SLICE,
+    expression_basis,
+    expression_landmarks,
+    measure_expression,
+)
+from avatarcam.render.face_landmarks import find_portrait_face
+from avatarcam.render.framing import frame_head, output_size
+from avatarcam.render.graph import build_graph, render_frames
+from avatarcam.render.onnx_export import export_onnx
+
+MIN_PSNR_DB = 35.0
+
+
+def assert_one_sentence(message: str) -> None:
+    """A user-facing message is one line, one sentence, ending with a full stop."""
+    assert "\n" not in message and message.endswith("."), message
+    assert not re.search(r"\. [A-Z]", message), message
+
+
+@pytest.fixture(scope="module")
+def photo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("photo") / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    return path
+
+
+@pytest.fixture(scope="module")
+def avatar_dir(photo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("avatar")
+    prepare_avatar(photo_path, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def avatar(avatar_dir: Path) -> Avatar:
+    return load_avatar(avatar_dir)
+
+
+def inner_lip_gap(landmarks: np.ndarray) -> float:
+    """Largest distance between facing inner-lip points, in the landmarks' units."""
+    return max(float(np.linalg.norm(landmarks[u, :2] - landmarks[l, :2]))
+               for u, l in ls.INNER_LIP_PAIRS)
+
+
+# --- expression basis ------------------------------------------------------------------
+
+
+def test_neutral_face_has_closed_lips_and_keeps_the_rigid_points() -> None:
+    basis = expression_basis()
+    assert inner_lip_gap(basis.neutral) < 1e-9
+    assert inner_lip_gap(canonical_face()) > 0.05  # the astronaut smiles with her teeth showing
+    eye_corners = list(ls.RIGHT_EYE_CORNERS + ls.LEFT_EYE_CORNERS)
+    np.testing.assert_allclose(basis.neutral[eye_corners], canonical_face()[eye_corners], atol=2e-3)
+
+
+@pytest.mark.parametrize("field", EXPRESSION_FIELDS)
+def test_every_field_moves_the_face_and_is_measured_back(field: str) -> None:
+    motion = from_dict({field: 0.6 if field not in ("gaze_x", "gaze_y") else -0.6})
+    moved = expression_landmarks(motion)
+    assert np.abs(moved - expression_basis().neutral).max() > 0.01
+    measured = measure_expression(moved)
+    np.testing.assert_allclose(measured, motion[EXPRESSION_SLICE], atol=0.03)
+
+
+def test_jaw_open_drops_the_lower_lip_most() -> None:
+    delta = expression_basis().deltas[EXPRESSION_FIELDS.index("jaw_open")]
+    assert 0.2 <= delta[ls.INNER_LOWER_MID, 1] <= 0.3
+    assert abs(delta[ls.INNER_UPPER_MID, 1]) < 0.03
+    assert delta[ls.INNER_LOWER_MID, 1] >= delta[:, 1].max() - 1e-9
+
+
+# --- prepare and load ------------------------------------------------------------------
+
+
+def test_prepare_writes_an_avatar_that_loads_fast(avatar_dir: Path) -> None:
+    for name in ("portrait.png", "background.png", "mask.png", "landmarks.npy", "motion.json",
+                 "meta.json", "canvas_512.npz", "canvas_720p.npz"):
+        assert (avatar_dir / name).is_file(), name
+    start = time.perf_counter()
+    loaded = load_avatar(avatar_dir)
+    assert time.perf_counter() - start < 0.5
+    assert loaded.motion.shape == (NUM_FIELDS,)
+
+
+def test_astronaut_measures_as_an_open_smile(avatar: Avatar) -> None:
+    values = dict(zip(EXPRESSION_FIELDS, avatar.motion[EXPRESSION_SLICE]))
+    assert values["smile"] > 0.5 and values["jaw_open"] > 0.1
+    assert max(values["blink_l"], values["blink_r"]) < 0.1
+
+
+def test_measured_vector_reproduces_the_photo(avatar: Avatar, photo_path: Path) -> None:
+    image = cv2.cvtColor(cv2.imread(str(photo_path)), cv2.COLOR_BGR2RGB)
+    face = find_portrait_face(image)
+    size = output_size("512")
+    framing = frame_head(face.pose.translation, face.pose.scale, size)
+    expected = framing.image(image, size, cv2.BORDER_REPLICATE).astype(np.float64)
+    frame = render_frames(build_graph(avatar, "512"), avatar.motion[None])[0].astype(np.float64)
+    outline = framing.points(face.landmarks[list(ls.FACE_OVAL), :2].astype(np.float64))
+    face_region = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(face_region, [np.round(outline).astype(np.int32)], 1)
+    mse = ((frame - expected) ** 2)[face_region > 0].mean()
+    psnr = 10 * np.log10(255.0**2 / mse)
+    print(f"PSNR over the face region at the measured vector: {psnr:.1f} dB")
+    assert psnr >= MIN_PSNR_DB
+
+
+def test_neutral_vector_closes_the_lips_in_the_rig(avatar: Avatar) -> None:
+    graph = build_graph(avatar, "512")
+    motion = torch.from_numpy(neutral()[None])
+    with torch.no_grad():
+        coefficients, similarity = graph._coefficients(motion)
+        polygon = graph._mouth_polygon(coefficients, similarity)[0].numpy()
+    upper = polygon[1:ls.INNER_LIP_POLYGON.index(308)]
+    lower = polygon[ls.INNER_LIP_POLYGON.index(308) + 1:][::-1]
+    assert np.abs(upper - lower).max() < 0.5  # pixels
+
+
+def test_missing_avatar_folder_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(AvatarError) as caught:
+        load_avatar(tmp_path / "nowhere")
+    assert_one_sentence(str(caught.value))
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("blank", "No face was found"),
+    (b"not an image at all", "not an image"),
+])
+def test_bad_portraits_give_one_sentence(content: str | bytes, expected: str, tmp_path: Path) -> None:
+    path = tmp_path / "portrait.png"
+    if content == "blank":
+        cv2.imwrite(str(path), np.full((400, 400, 3), 128, np.uint8))
+    else:
+        path.write_bytes(content)  # type: ignore[arg-type]
+    with pytest.raises(PortraitError, match=expected) as caught:
+        prepare_avatar(path, tmp_path / "avatar")
+    assert_one_sentence(str(caught.value))
+    assert not (tmp_path / "avatar").exists()
+
+
+# --- graph, ONNX and backends ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["512", "720p"])
+def test_frames_have_the_output_size_and_range(avatar: Avatar, size: str) -> None:
+    graph = build_graph(avatar, size)
+    motion = np.stack([neutral(), from_dict({"jaw_open": 1.0, "yaw": 25.0, "roll": -25.0,
+                                             "tx": 0.5, "ty": -0.5, "scale": 0.4})])
+    frames = render_frames(graph, motion)
+    canvas = output_size(size)
+    assert frames.shape == (2, canvas.height, canvas.width, 3) and frames.dtype == np.uint8
+
+
+def test_onnx_export_matches_torch(avatar: Avatar, tmp_path: Path) -> None:
+    graph = build_graph(avatar, "512")
+    path = export_onnx(graph, tmp_path / "render.onnx")
+    motion = np.stack([avatar.motion, neutral(),
+                       from_dict({"jaw_open": 0.7, "yaw": 12.0, "blink_l": 1.0}),
+                       from_dict({"roll": -15.0, "tx": 0.2, "scale": 0.2, "smile": 1.0})])
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"motion": motion.astype(np.float32)})[0]
+    with torch.no_grad():
+        expected = graph(torch.from_numpy(motion)).numpy()
+    difference = np.abs(got - expected).max()
+    print(f"ONNX Runtime vs torch: max difference {difference * 255:.4f} / 255")
+    assert difference <= 1.0 / 255.0
+
+
+def test_backends_say_why_they_are_unavailable(avatar: Avatar, tmp_path: Path) -> None:
+    reasons = availability()
+    assert reasons["torch-cpu"] is None and reasons["onnxruntime"] is None
+    if not torch.cuda.is_available():
+        assert reasons["torch-cuda"]
+        with pytest.raises(BackendUnavailableError, match="torch-cuda") as caught:
+            open_renderer(avatar, "512", tmp_path, ("torch-cuda",))
+        assert_one_sentence(str(caught.value))
+    name, renderer = open_renderer(avatar, "512", tmp_path, ("tensorrt", "torch-cpu"))
+    assert name == "torch-cpu" or reasons["tensorrt"] is None
+    assert renderer.render(neutral()[None]).shape == (1, 512, 512, 3)
+
+
+# --- CLI -------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    subparsers = parser.add_subparsers()
+    prepare_cli.register(subparsers)
+    render_motion_cli.register(subparsers)
+    return parser
+
+
+def test_cli_prepares_and_renders_frames_and_video(photo_path: Path, tmp_path: Path) -> None:
+    parser = _parser()
+    args = parser.parse_args(["prepare", str(photo_path), "-o", str(tmp_path / "avatar")])
+    assert args.handler(args) == 0
+    frames = np.stack([from_dict({"jaw_open": j}) for j in (0.0, 0.5, 1.0)])
+    write_csv(tmp_path / "motion.csv", MotionTrack.at_fps(frames, 25.0))
+    common = ["render-motion", "--avatar", str(tmp_path / "avatar"), "--motion", str(tmp_path / "motion.csv")]
+    args = parser.parse_args([*common, "--frames-dir", str(tmp_path / "frames")])
+    assert args.handler(args) == 0
+    pngs = sorted((tmp_path / "frames").glob("*.png"))
+    assert len(pngs) == 3 and cv2.imread(str(pngs[0])).shape == (512, 512, 3)
+    args = parser.parse_args([*common, "--out", str(tmp_path / "out.mp4"), "--size", "720p"])
+    assert args.handler(args) == 0
+    video = cv2.VideoCapture(str(tmp_path / "out.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    assert int(video.get(cv2.CAP_PROP_FRAME_WIDTH)) == 1280
