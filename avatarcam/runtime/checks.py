@@ -71,6 +71,7 @@ REQUIREMENTS = (
     Requirement("psutil", "psutil"),
     Requirement("scikit-image", "skimage"),
     Requirement("matplotlib", "matplotlib"),
+    Requirement("scipy", "scipy"),
 )
 
 MEDIAPIPE_MODELS = (  # paths under mediapipe/modules/
