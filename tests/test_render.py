@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 import onnxruntime
 import pytest
-import skimage.data
 import torch
 
 from avatarcam.cli import prepare as prepare_cli
@@ -24,6 +23,7 @@ from avatarcam.render import landmark_sets as ls
 from avatarcam.render.avatar import Avatar, AvatarError, load_avatar, prepare_avatar
 from avatarcam.render.backends import BackendUnavailableError, availability, open_renderer
 from avatarcam.render.canonical_face import canonical_face
+from avatarcam.render.default_portrait import write_default_portrait
 from avatarcam.render.errors import PortraitError
 from avatarcam.render.expression_basis import (
     EXPRESSION_FIELDS,
@@ -48,9 +48,7 @@ def assert_one_sentence(message: str) -> None:
 
 @pytest.fixture(scope="module")
 def photo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("photo") / "astronaut.png"
-    cv2.imwrite(str(path), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
-    return path
+    return write_default_portrait(tmp_path_factory.mktemp("photo") / "astronaut.png")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from avatarcam.audio.chunk import AudioChunk
 from avatarcam.audio.decode import decode_audio_file
 from avatarcam.audio.frontend import AudioFrontend
 from avatarcam.audio.resample import resample_whole

@@ -11,14 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-import skimage.data
 import torch
 
 from avatarcam.motion.space import index_of, neutral
 from avatarcam.render.avatar import Avatar, load_avatar, prepare_avatar
 from avatarcam.render.backends import BACKENDS, open_renderer
+from avatarcam.render.default_portrait import write_default_portrait
 from avatarcam.render.framing import SIZES
 from avatarcam.runtime.timing import percentile_summary
 
@@ -58,9 +57,7 @@ def _time_backend(renderer: Any, motion: np.ndarray) -> list[float]:
 
 def _astronaut_avatar(folder: Path) -> Avatar:
     """An avatar of scikit-image's astronaut, prepared in `folder`."""
-    photo = folder / "astronaut.png"
-    cv2.imwrite(str(photo), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
-    return prepare_avatar(photo, folder / "avatar")
+    return prepare_avatar(write_default_portrait(folder / "astronaut.png"), folder / "avatar")
 
 
 def run_render_bench(avatar_dir: str | Path | None = None, sizes: tuple[str, ...] = tuple(SIZES),

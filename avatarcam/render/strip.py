@@ -13,10 +13,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import skimage.data
 
 from avatarcam.motion.space import from_dict
 from avatarcam.render.avatar import Avatar, prepare_avatar
+from avatarcam.render.default_portrait import write_default_portrait
 from avatarcam.render.graph import build_graph, render_frames
 
 DEFAULT_OUT = Path("docs/images/render_strip_astronaut.png")
@@ -50,10 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
-        photo = args.portrait
-        if photo is None:
-            photo = Path(scratch) / "astronaut.png"
-            cv2.imwrite(str(photo), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+        photo = args.portrait or write_default_portrait(Path(scratch) / "astronaut.png")
         strip = render_strip(prepare_avatar(photo, Path(scratch) / "avatar", sizes=("512",)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(args.out), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
