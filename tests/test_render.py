@@ -136,7 +136,8 @@ def test_neutral_vector_closes_the_lips_in_the_rig(avatar: Avatar) -> None:
     motion = torch.from_numpy(neutral()[None])
     with torch.no_grad():
         coefficients, similarity = graph._coefficients(motion)
-        polygon = graph._mouth_polygon(coefficients, similarity)[0].numpy()
+        tracked = graph._moved(graph.mouth_points, graph.mouth_deltas, coefficients, similarity)
+    polygon = tracked[0, :len(ls.INNER_LIP_POLYGON)].numpy()
     upper = polygon[1:ls.INNER_LIP_POLYGON.index(308)]
     lower = polygon[ls.INNER_LIP_POLYGON.index(308) + 1:][::-1]
     assert np.abs(upper - lower).max() < 0.5  # pixels

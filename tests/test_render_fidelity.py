@@ -110,8 +110,6 @@ def test_yaw_is_seen_with_the_right_sign_and_order(astronaut_avatar: Avatar) -> 
     assert seen[0] < seen[1] < seen[2]
 
 
-@pytest.mark.xfail(reason="the lids fold in the warp and stop short: issue 3 is open on this",
-                   strict=False)
 def test_blink_closes_the_eyes(astronaut_avatar: Avatar) -> None:
     opened, closed = redetect(astronaut_avatar, [neutral(), from_dict({"blink_l": 1.0, "blink_r": 1.0})])
     ratio = eye_aspect_ratio(closed) / eye_aspect_ratio(opened)

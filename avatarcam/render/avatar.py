@@ -17,7 +17,7 @@ import numpy as np
 
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.space import NUM_FIELDS, to_dict, from_dict
-from avatarcam.render.expression_basis import measure_motion, personal_deltas, to_canonical
+from avatarcam.render.expression_basis import expression_basis, lip_seal, measure_motion, to_canonical
 from avatarcam.render.face_landmarks import find_portrait_face
 from avatarcam.render.framing import SIZES, OutputSize, frame_head, output_size
 from avatarcam.render.mouth import MouthAssets, fill_mouth_gap, mouth_assets
@@ -27,7 +27,7 @@ from avatarcam.render.segmentation import fill_background, person_mask
 from avatarcam.render import landmark_sets as ls
 
 FORMAT = "avatarcam-avatar"
-VERSION = 1
+VERSION = 2  # 2: eyelids drawn at full resolution, lip seal as its own basis
 META_FILE = "meta.json"
 MOTION_FILE = "motion.json"
 
@@ -79,7 +79,7 @@ def _canvas(image: np.ndarray, mask: np.ndarray, background: np.ndarray, landmar
         landmarks=canvas_landmarks, canonical=rig_in_portrait.canonical,
         rotation=rig_in_portrait.rotation, scale=rig_in_portrait.scale * framing.zoom,
         translation=translation, yaw=rig_in_portrait.yaw, pitch=rig_in_portrait.pitch,
-        roll=rig_in_portrait.roll, deltas=rig_in_portrait.deltas,
+        roll=rig_in_portrait.roll, deltas=rig_in_portrait.deltas, seal=rig_in_portrait.seal,
     )
     polygon = canvas_landmarks[list(ls.INNER_LIP_POLYGON), :2]
     person = np.dstack([fill_mouth_gap(rgb, polygon), alpha])
@@ -102,7 +102,7 @@ def prepare_avatar(portrait_path: str | Path, out_dir: str | Path,
     rig_in = RigInput(
         landmarks=face.landmarks.astype(np.float64), canonical=aligned, rotation=pose.rotation,
         scale=pose.scale, translation=pose.translation, yaw=pose.yaw, pitch=pose.pitch,
-        roll=pose.roll, deltas=personal_deltas(aligned, motion),
+        roll=pose.roll, deltas=expression_basis().deltas, seal=lip_seal(aligned, motion),
     )
     canvases = {name: _canvas(image, mask, background, face.landmarks, rig_in, output_size(name))
                 for name in sizes}
@@ -126,6 +126,7 @@ def _write(out: Path, image: np.ndarray, mask: np.ndarray, background: np.ndarra
         rig, mouth = canvas.rig, canvas.mouth
         np.savez(out / f"canvas_{name}.npz", person=canvas.person, background=canvas.background,
                  bases=rig.bases, mouth_points=rig.mouth_points, mouth_deltas=rig.mouth_deltas,
+                 eye_points=rig.eye_points, eye_deltas=rig.eye_deltas,
                  yaw_offsets=rig.yaw_offsets, pitch_offsets=rig.pitch_offsets,
                  centre=rig.centre, face_px=np.float32(rig.face_px),
                  mouth_texture=mouth.texture, tongue_rgb=mouth.tongue_rgb,
@@ -164,7 +165,8 @@ def load_avatar(folder: str | Path, sizes: tuple[str, ...] | None = None) -> Ava
             )
         with np.load(folder / f"canvas_{name}.npz") as data:
             rig = Rig(bases=data["bases"], mouth_points=data["mouth_points"],
-                      mouth_deltas=data["mouth_deltas"], yaw_offsets=data["yaw_offsets"],
+                      mouth_deltas=data["mouth_deltas"], eye_points=data["eye_points"],
+                      eye_deltas=data["eye_deltas"], yaw_offsets=data["yaw_offsets"],
                       pitch_offsets=data["pitch_offsets"], centre=data["centre"],
                       face_px=float(data["face_px"]))
             mouth = MouthAssets(data["mouth_texture"], data["tongue_rgb"], bool(data["teeth_seen"]))

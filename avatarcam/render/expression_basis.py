@@ -37,7 +37,9 @@ MOUTH_HALF_WIDTH = 0.19
 DEPTH_WEIGHT = 0.3  # Face Mesh depth is less certain than x and y: it counts less in fits
 RIDGE = 1e-3  # pull towards 0, relative to each offset's size: keeps correlated fields apart
 BLINK_UPPER_SHARE = 0.9  # the upper lid does most of a blink; the lower lid meets it
-MIN_JAW_FOR_LIP_FIT = 0.02  # below this measured jaw opening, lip gaps are not re-fitted
+# A photo's jaw opening is taken as at least this when easing the lip seal in, so a photo
+# measured closed (whose small unexplained gap the seal then always closes) divides safely.
+MIN_SEALED_JAW = 0.02
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -115,7 +117,7 @@ def _jaw_open(shape: np.ndarray) -> np.ndarray:
     inner_lower = ls.without_corners(ls.INNER_LOWER_LIP)
     outer_lower = ls.without_corners(ls.OUTER_LOWER_LIP)
     b.move(inner_lower, dy=0.25 * _lip_profile(b.x[list(inner_lower)]))
-    b.move(outer_lower, dy=0.22 * _lip_profile(b.x[list(outer_lower)]), dz=0.03)
+    b.move(outer_lower, dy=0.24 * _lip_profile(b.x[list(outer_lower)]), dz=0.03)
     inner_upper = ls.without_corners(ls.INNER_UPPER_LIP)
     b.move(inner_upper, dy=-0.01 * _lip_profile(b.x[list(inner_upper)]))
     b.move(ls.LIP_CORNERS, dx=-0.02 * np.sign(b.x[list(ls.LIP_CORNERS)]), dy=0.05)
@@ -377,25 +379,18 @@ def measure_motion(landmarks: np.ndarray, pose: HeadPose) -> np.ndarray:
     return motion
 
 
-def personal_deltas(aligned: np.ndarray, motion: np.ndarray) -> np.ndarray:
-    """The field offsets used to animate one portrait (same shape as the basis deltas).
+def lip_seal(aligned: np.ndarray, motion: np.ndarray) -> np.ndarray:
+    """The inner-lip offset (NUM_LANDMARKS, 3) that closes whatever lip gap the fitted
+    vector leaves unexplained (teeth showing in a smile, say).
 
-    They are the basis offsets with two corrections for what the fit leaves unexplained:
-    the jaw offset also closes whatever inner-lip gap remains, so that jaw_open = 0 shuts
-    the lips of any photo, and each blink offset closes the portrait's own lid gap.
+    The renderer applies it in full at jaw_open 0 and not at all from the photo's own jaw
+    opening up, so the lips of any photo shut at 0 without the jaw field itself being
+    bent: opening wider then moves the whole lower lip, not its inner edge alone.
     """
-    basis = expression_basis()
-    deltas = basis.deltas.copy()
-    residual = aligned - basis.landmarks(motion)
-    jaw = EXPRESSION_FIELDS.index("jaw_open")
-    measured_jaw = float(motion[EXPRESSION_SLICE][jaw])
-    if measured_jaw > MIN_JAW_FOR_LIP_FIT:
-        for upper, lower in ls.INNER_LIP_PAIRS:
-            half_gap = (residual[lower] - residual[upper]) / 2.0
-            deltas[jaw, upper] -= half_gap / measured_jaw
-            deltas[jaw, lower] += half_gap / measured_jaw
-    for eye in EYES:
-        field = EXPRESSION_FIELDS.index(f"blink_{eye}")
-        remaining = max(1.0 - float(motion[EXPRESSION_SLICE][field]), 0.05)
-        deltas[field] = blink_delta(aligned, eye) / remaining
-    return deltas
+    residual = aligned - expression_basis().landmarks(motion)
+    seal = np.zeros_like(aligned)
+    for upper, lower in ls.INNER_LIP_PAIRS:
+        half_gap = (residual[lower] - residual[upper]) / 2.0
+        seal[upper] += half_gap
+        seal[lower] -= half_gap
+    return seal

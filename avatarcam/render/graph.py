@@ -16,10 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from avatarcam.motion.space import LOWER_BOUNDS, UPPER_BOUNDS
-from avatarcam.render.avatar import Avatar, Canvas
-from avatarcam.render.expression_basis import EXPRESSION_SLICE
+from avatarcam.motion.space import LOWER_BOUNDS, UPPER_BOUNDS, index_of
 from avatarcam.render import landmark_sets as ls
+from avatarcam.render.avatar import Avatar, Canvas
+from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent
+from avatarcam.render.expression_basis import EXPRESSION_SLICE, MIN_SEALED_JAW
+from avatarcam.render.eyelids import POINTS_PER_EYE, Eyelids
+from avatarcam.render.lip_bands import lip_layer
+from avatarcam.render.feature_frame import FeatureFrame, perpendicular, piecewise_linear, soft_step
 from avatarcam.render.mouth import (
     MOUTH_CORNER_LEFT,
     MOUTH_CORNER_RIGHT,
@@ -34,6 +38,9 @@ INVERSION_STEPS = 3  # Newton steps from forward to backward warp
 MIN_JACOBIAN = 0.05  # where the warp folds or nearly so, Newton steps are held back
 MAX_NEWTON_STEP = 0.1  # normalised units: a tenth of the frame per step at most
 MOUTH_CROP_FACE_HEIGHTS = (0.75, 0.6)  # (width, height) of the mouth work area
+BLINKS = (index_of("blink_l"), index_of("blink_r"))
+JAW = index_of("jaw_open")
+MAX_OWN_BLINK = 0.95  # a photo with its eyes (nearly) shut still gets a blink's worth of travel
 FEATHER_PX = 1.0  # soft edge of the mouth opening
 OPEN_PX = 1.5  # lip gap at which the interior is fully drawn; below it fades out
 TONGUE_RISE = 0.3  # the tongue's top, as a share of the opening above the lower lip
@@ -47,17 +54,9 @@ LOWER_CONTOUR = [MOUTH_CORNER_LEFT, *range(len(ls.INNER_LIP_POLYGON) - 1, MOUTH_
                  MOUTH_CORNER_RIGHT]
 
 
-def _crop_size(canvas: Canvas) -> tuple[int, int]:
-    """(width, height) of the mouth work area: the mouth at its widest, largest and lowest."""
-    face = canvas.rig.face_px * math.exp(float(UPPER_BOUNDS[SCALE]))
-    width = min(canvas.size.width, 8 * math.ceil(MOUTH_CROP_FACE_HEIGHTS[0] * face / 8))
-    height = min(canvas.size.height, 8 * math.ceil(MOUTH_CROP_FACE_HEIGHTS[1] * face / 8))
-    return width, height
-
-
-def _perpendicular(v: torch.Tensor) -> torch.Tensor:
-    """v turned by 90° (clockwise as viewed, with y down): (x, y) → (-y, x) on the last axis."""
-    return torch.stack([-v[..., 1], v[..., 0]], -1)
+def _largest_face_px(canvas: Canvas) -> float:
+    """Face height in pixels at the largest scale the motion space allows."""
+    return canvas.rig.face_px * math.exp(float(UPPER_BOUNDS[SCALE]))
 
 
 class RenderGraph(nn.Module):
@@ -70,7 +69,8 @@ class RenderGraph(nn.Module):
         rig = canvas.rig
         self.height, self.width = canvas.size.height, canvas.size.width
         grid_w, grid_h = canvas.size.flow_grid
-        self.crop_w, self.crop_h = _crop_size(canvas)
+        self.crop_w = crop_extent(_largest_face_px(canvas), MOUTH_CROP_FACE_HEIGHTS[0], self.width)
+        self.crop_h = crop_extent(_largest_face_px(canvas), MOUTH_CROP_FACE_HEIGHTS[1], self.height)
         count = rig.bases.shape[0]
         flat = torch.from_numpy(rig.bases).reshape(count, -1)
         self.register_buffer("deform_bases", flat[: count - SIMILARITY_BASES].contiguous())
@@ -78,6 +78,11 @@ class RenderGraph(nn.Module):
         self.register_buffer("mouth_points", torch.from_numpy(rig.mouth_points))
         self.register_buffer("mouth_deltas", torch.from_numpy(
             rig.mouth_deltas[: count - SIMILARITY_BASES]).reshape(count - SIMILARITY_BASES, -1))
+        self.register_buffer("eye_points", torch.from_numpy(rig.eye_points))
+        self.register_buffer("eye_deltas", torch.from_numpy(
+            rig.eye_deltas[: count - SIMILARITY_BASES]).reshape(count - SIMILARITY_BASES, -1))
+        self.eyelids = Eyelids(torch.from_numpy(rig.eye_points), _largest_face_px(canvas),
+                               self.width, self.height)
         self.register_buffer("yaw_steps", torch.from_numpy(rig.yaw_offsets / ANGLE_STEP_DEG))
         self.register_buffer("pitch_steps", torch.from_numpy(rig.pitch_offsets / ANGLE_STEP_DEG))
         self.register_buffer("own_motion", torch.from_numpy(avatar.motion.copy()))
@@ -118,7 +123,16 @@ class RenderGraph(nn.Module):
         forward_px = deform + moved + grow * deform + turn * spun
         backward = self._invert(forward_px * self.to_normalised[None, :, None, None])
         frame = self._sample(backward)
-        return self._draw_mouth(frame, self._mouth_polygon(coefficients, similarity))
+        eyes = self._moved(self.eye_points, self.eye_deltas, coefficients, similarity)
+        frame = self.eyelids(frame, self.person, eyes.reshape(-1, 2, POINTS_PER_EYE, 2),
+                             self._blink_amounts(m))
+        return self._draw_mouth(frame, self._moved(self.mouth_points, self.mouth_deltas,
+                                                   coefficients, similarity))
+
+    def _blink_amounts(self, m: torch.Tensor) -> torch.Tensor:
+        """(B, 2) how far each eye's lids travel, 0 = as in the photo, 1 = shut."""
+        own = torch.clamp(self.own_motion[list(BLINKS)], max=MAX_OWN_BLINK)
+        return torch.clamp((m[:, list(BLINKS)] - own) / (1.0 - own), 0.0, 1.0)
 
     def _coefficients(self, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-basis weights: deformation (B, K) and similarity (B, 4) = (a - 1, b, tx, ty)."""
@@ -131,7 +145,9 @@ class RenderGraph(nn.Module):
         size = torch.exp(m[:, SCALE])
         similarity = torch.stack([size * torch.cos(roll) - 1.0, size * torch.sin(roll),
                                   m[:, TX], m[:, TY]], 1)
-        return torch.cat([expression, yaw_hats, pitch_hats], 1), similarity
+        own_jaw = torch.clamp(self.own_motion[JAW], min=MIN_SEALED_JAW)
+        seal = torch.clamp((own_jaw - m[:, JAW:JAW + 1]) / own_jaw, 0.0, 1.0)
+        return torch.cat([expression, yaw_hats, pitch_hats, seal], 1), similarity
 
     def _invert(self, forward: torch.Tensor) -> torch.Tensor:
         """Backward warp (B, H_low, W_low, 2) in normalised coordinates: for each output
@@ -170,55 +186,42 @@ class RenderGraph(nn.Module):
         alpha = person[:, 3:4]
         return self.background + alpha * (person[:, :3] - self.background)
 
-    def _mouth_polygon(self, coefficients: torch.Tensor, similarity: torch.Tensor) -> torch.Tensor:
-        """The moved inner-lip polygon (B, P, 2) in canvas pixels."""
-        points = self.mouth_points + (coefficients @ self.mouth_deltas).reshape(
-            coefficients.shape[0], -1, 2)
-        rel = points - self.centre
+    def _moved(self, points: torch.Tensor, deltas: torch.Tensor, coefficients: torch.Tensor,
+               similarity: torch.Tensor) -> torch.Tensor:
+        """Tracked `points` (P, 2) moved by the motion, (B, P, 2) canvas pixels."""
+        moved = points + (coefficients @ deltas).reshape(coefficients.shape[0], -1, 2)
+        rel = moved - self.centre
         grow, turn = similarity[:, 0, None, None], similarity[:, 1, None, None]
         shift = similarity[:, None, 2:4] * self.face_px
-        return self.centre + (1.0 + grow) * rel + turn * _perpendicular(rel) + shift
+        return self.centre + (1.0 + grow) * rel + turn * perpendicular(rel) + shift
 
-    def _draw_mouth(self, frame: torch.Tensor, polygon: torch.Tensor) -> torch.Tensor:
-        """`frame` with the mouth interior drawn between the moved inner lips, computed in
-        a fixed-size crop around them (gathered out and scattered back)."""
-        batch = frame.shape[0]
-        left, right = polygon[:, MOUTH_CORNER_LEFT], polygon[:, MOUTH_CORNER_RIGHT]
-        half_width = torch.linalg.vector_norm(right - left, dim=-1, keepdim=True) / 2.0
-        axis_u = (right - left) / (2.0 * half_width)
-        axis_v = _perpendicular(axis_u)
-        origin = (left + right) / 2.0
-
+    def _draw_mouth(self, frame: torch.Tensor, tracked: torch.Tensor) -> torch.Tensor:
+        """`frame` with the lips redrawn and the mouth interior drawn between them, computed
+        in a fixed-size crop around them; `tracked` are the moved MOUTH_TRACKED points."""
+        polygon = tracked[:, :len(ls.INNER_LIP_POLYGON)]
+        mouth = FeatureFrame.from_corners(polygon[:, MOUTH_CORNER_LEFT], polygon[:, MOUTH_CORNER_RIGHT])
         centre = (polygon.amin(1) + polygon.amax(1)) / 2.0
-        x0 = torch.clamp(torch.round(centre[:, 0] - self.crop_w / 2), 0, self.width - self.crop_w)
-        y0 = torch.clamp(torch.round(centre[:, 1] - self.crop_h / 2), 0, self.height - self.crop_h)
-        cols = x0.long()[:, None] + self.crop_cols
-        rows = y0.long()[:, None] + self.crop_rows
-        index = (rows[:, :, None] * self.width + cols[:, None, :]).reshape(batch, 1, -1)
-        index = index.expand(-1, 3, -1)
-        flat = frame.reshape(batch, 3, -1)
-        crop = torch.gather(flat, 2, index)
-        pixels = torch.stack([cols[:, None, :].expand(-1, self.crop_h, -1),
-                              rows[:, :, None].expand(-1, -1, self.crop_w)], -1)
-        pixels = pixels.reshape(batch, -1, 2).to(frame.dtype)
-
-        u, v = _to_mouth_frame(pixels, origin, axis_u, axis_v, half_width)
-        lip_u, lip_v = _to_mouth_frame(polygon, origin, axis_u, axis_v, half_width)
+        crop = crop_around(centre, self.crop_w, self.crop_h, self.width, self.height,
+                           self.crop_cols, self.crop_rows)
+        lips, lips_alpha = lip_layer(self.person, crop.pixels, tracked, self.mouth_points,
+                                     UPPER_CONTOUR, LOWER_CONTOUR,
+                                     (MOUTH_CORNER_LEFT, MOUTH_CORNER_RIGHT), self.to_normalised)
+        frame = composite_in_crop(frame, crop, lips, lips_alpha)
+        u, v = mouth.to_frame(crop.pixels)
+        lip_u, lip_v = mouth.to_frame(polygon)
         upper_u, upper_v = lip_u[:, UPPER_CONTOUR], lip_v[:, UPPER_CONTOUR]
         lower_u = lip_u[:, LOWER_CONTOUR]
         lower_v = torch.maximum(lip_v[:, LOWER_CONTOUR], upper_v)  # lips never cross
-        top = _piecewise_linear(u, upper_u, upper_v)
-        bottom = _piecewise_linear(u, lower_u, lower_v)
-        gap_px = (lower_v - upper_v).amax(1, keepdim=True) * half_width
+        top = piecewise_linear(u, upper_u, upper_v)
+        bottom = piecewise_linear(u, lower_u, lower_v)
+        gap_px = (lower_v - upper_v).amax(1, keepdim=True) * mouth.half_width
         openness = torch.clamp(gap_px / OPEN_PX, 0.0, 1.0)
-        sharpness = half_width / FEATHER_PX
-        alpha = (torch.clamp(0.5 + (v - top) * sharpness, 0.0, 1.0)
-                 * torch.clamp(0.5 + (bottom - v) * sharpness, 0.0, 1.0)
-                 * torch.clamp(0.5 + (1.0 - torch.abs(u)) * sharpness, 0.0, 1.0) * openness)
+        sharpness = mouth.half_width / FEATHER_PX
+        alpha = (soft_step(v - top, sharpness) * soft_step(bottom - v, sharpness)
+                 * soft_step(1.0 - torch.abs(u), sharpness) * openness)
         upper_mid = lip_v[:, UPPER_LIP_MID, None]
         interior = self._interior(u, v - upper_mid, lower_v[:, MOUTH_CORNER_RIGHT // 2, None] - upper_mid)
-        crop = crop + alpha[:, None] * (interior - crop)
-        return flat.scatter(2, index, crop).reshape(batch, 3, self.height, self.width)
+        return composite_in_crop(frame, crop, interior, alpha)
 
     def _interior(self, u: torch.Tensor, v: torch.Tensor, opening: torch.Tensor) -> torch.Tensor:
         """Interior colour (B, 3, N) at mouth-frame u and v below the upper lip's middle:
@@ -236,22 +239,6 @@ class RenderGraph(nn.Module):
         tongue = self.tongue_rgb * (TONGUE_SHADOW + (1.0 - TONGUE_SHADOW) * inside.sqrt())[:, None]
         return texture + tongue_alpha * (tongue - texture)
 
-
-def _to_mouth_frame(points: torch.Tensor, origin: torch.Tensor, axis_u: torch.Tensor,
-                    axis_v: torch.Tensor, half_width: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pixel points (B, N, 2) as mouth-frame u and v (B, N) (see avatarcam.render.mouth)."""
-    rel = points - origin[:, None]
-    return ((rel * axis_u[:, None]).sum(-1) / half_width,
-            (rel * axis_v[:, None]).sum(-1) / half_width)
-
-
-def _piecewise_linear(x: torch.Tensor, knots_x: torch.Tensor, knots_y: torch.Tensor) -> torch.Tensor:
-    """y (B, N) at x (B, N) on the polyline through (knots_x, knots_y) (B, K), held flat
-    beyond its ends; knots are expected in increasing x."""
-    dx = knots_x[:, 1:] - knots_x[:, :-1]
-    dx = torch.where(torch.abs(dx) > 1e-4, dx, torch.full_like(dx, 1e-4))
-    share = torch.clamp((x[:, :, None] - knots_x[:, None, :-1]) / dx[:, None], 0.0, 1.0)
-    return knots_y[:, :1] + (share * (knots_y[:, 1:] - knots_y[:, :-1])[:, None]).sum(-1)
 
 def build_graph(avatar: Avatar, size_name: str) -> RenderGraph:
     """The render graph of `avatar` at one output size, in eval mode."""

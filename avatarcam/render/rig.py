@@ -8,6 +8,7 @@ thin-plate spline; per frame the renderer only blends these fields linearly:
 
     forward displacement = Σ_k coefficient_k · basis_k
 
+One more basis, the lip seal, closes the photo's own lip gap as jaw_open goes to 0.
 Expression fields are linear already. Yaw and pitch are not: their bases are taken at
 sample angles every ANGLE_STEP_DEG from the portrait's own angle and blended with hat
 weights (piecewise-linear in the angle). Roll, shift and scale are a similarity
@@ -26,6 +27,7 @@ from avatarcam.motion.space import MAX_ROTATION_DEG
 from avatarcam.render import landmark_sets as ls
 from avatarcam.render.canonical_face import NUM_LANDMARKS, canonical_face
 from avatarcam.render.expression_basis import EXPRESSION_FIELDS
+from avatarcam.render.eyelids import EYE_LANDMARKS
 from avatarcam.render.framing import OutputSize
 from avatarcam.render.head_pose import rotation_matrix
 from avatarcam.render.thin_plate import thin_plate
@@ -54,6 +56,9 @@ SMOOTHING = 1e-4  # thin-plate smoothing in face heights squared: spares close p
 PRECISE_SMOOTHING = 1e-6  # for the lips, whose place must match the mouth interior drawn
 PRECISE_LANDMARKS = ls.ALL_LIPS
 SIMILARITY_BASES = 4  # a - 1, b, tx, ty
+SEAL_BASES = 1  # the lip seal, eased in below the photo's own jaw opening
+# Fields the warp leaves alone: too fine for a low-resolution field, drawn by layers instead.
+DRAWN_NOT_WARPED = ("blink_l", "blink_r")
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,10 @@ class Rig:
     """Everything the render graph needs to move one portrait in one output size."""
 
     bases: np.ndarray  # float32 (K, 2, grid_h, grid_w) canvas-pixel displacement per unit
-    mouth_points: np.ndarray  # float32 (P, 2) canvas pixels of INNER_LIP_POLYGON
+    mouth_points: np.ndarray  # float32 (P, 2) canvas pixels of MOUTH_TRACKED
     mouth_deltas: np.ndarray  # float32 (K, P, 2) their displacement per unit coefficient
+    eye_points: np.ndarray  # float32 (2 * POINTS_PER_EYE, 2) canvas pixels of EYE_LANDMARKS
+    eye_deltas: np.ndarray  # float32 (K, 2 * POINTS_PER_EYE, 2) likewise
     yaw_offsets: np.ndarray  # float32 (Y,) degrees from the portrait's yaw, one per yaw basis
     pitch_offsets: np.ndarray  # float32 (Q,) likewise for pitch
     centre: np.ndarray  # float32 (2,) canvas pixels: the centre of roll and scale (PIVOT)
@@ -81,7 +88,8 @@ class RigInput:
     yaw: float
     pitch: float
     roll: float
-    deltas: np.ndarray  # (len(EXPRESSION_FIELDS), NUM_LANDMARKS, 3) personal field offsets
+    deltas: np.ndarray  # (len(EXPRESSION_FIELDS), NUM_LANDMARKS, 3) field offsets
+    seal: np.ndarray  # (NUM_LANDMARKS, 3) the offset closing the photo's unexplained lip gap
 
 
 def angle_offsets(own_deg: float) -> np.ndarray:
@@ -159,11 +167,12 @@ def build_rig(rig_in: RigInput, size: OutputSize) -> Rig:
     border = _border_anchors(size)
     points = np.vstack([moving, border])
 
-    expression = [
-        np.vstack([rig_in.scale * (delta @ rig_in.rotation.T)[:, :2],
-                   np.zeros((len(points) - NUM_LANDMARKS, 2))])
-        for delta in rig_in.deltas
-    ]
+    def on_canvas(delta: np.ndarray) -> np.ndarray:
+        return np.vstack([rig_in.scale * (delta @ rig_in.rotation.T)[:, :2],
+                          np.zeros((len(points) - NUM_LANDMARKS, 2))])
+
+    expression = [on_canvas(delta) * (name not in DRAWN_NOT_WARPED)
+                  for name, delta in zip(EXPRESSION_FIELDS, rig_in.deltas)]
     yaw_offsets = angle_offsets(rig_in.yaw)
     pitch_offsets = angle_offsets(rig_in.pitch)
     padding = np.zeros((len(border), 2))
@@ -181,7 +190,7 @@ def build_rig(rig_in: RigInput, size: OutputSize) -> Rig:
         weight * np.array([rig_in.scale, 0.0]),
         weight * np.array([0.0, rig_in.scale]),
     ]
-    displacements = np.stack(expression + turns + similarity)  # (K, N, 2)
+    displacements = np.stack(expression + turns + [on_canvas(rig_in.seal)] + similarity)  # (K, N, 2)
 
     grid_w, grid_h = size.flow_grid
     unit = rig_in.scale
@@ -191,11 +200,14 @@ def build_rig(rig_in: RigInput, size: OutputSize) -> Rig:
     dense = thin_plate((points - centre) / unit, values, (_grid(size) - centre) / unit, smoothing)
     count = len(displacements)
     bases = (dense * unit).reshape(grid_h, grid_w, count, 2).transpose(2, 3, 0, 1)
-    mouth = list(ls.INNER_LIP_POLYGON)
+    mouth = list(ls.MOUTH_TRACKED)
+    eyes = [i for eye in EYE_LANDMARKS for i in eye]
     return Rig(
         bases=np.ascontiguousarray(bases, np.float32),
         mouth_points=points[mouth].astype(np.float32),
         mouth_deltas=displacements[:, mouth].astype(np.float32),
+        eye_points=points[eyes].astype(np.float32),
+        eye_deltas=displacements[:, eyes].astype(np.float32),
         yaw_offsets=yaw_offsets,
         pitch_offsets=pitch_offsets,
         centre=centre.astype(np.float32),
@@ -205,4 +217,5 @@ def build_rig(rig_in: RigInput, size: OutputSize) -> Rig:
 
 def basis_count(rig: Rig) -> int:
     """How many coefficients a frame of this rig takes."""
-    return len(EXPRESSION_FIELDS) + len(rig.yaw_offsets) + len(rig.pitch_offsets) + SIMILARITY_BASES
+    return (len(EXPRESSION_FIELDS) + len(rig.yaw_offsets) + len(rig.pitch_offsets) + SEAL_BASES
+            + SIMILARITY_BASES)

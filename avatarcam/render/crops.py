@@ -1,0 +1,54 @@
+"""Fixed-size work areas cut out of a batch of frames and pasted back.
+
+The mouth and the eyelids are drawn at full resolution but only around the feature, so
+each is computed in a crop that follows the feature from frame to frame. Crops have a
+fixed size so the graph keeps static shapes (ONNX, TensorRT).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+def crop_extent(face_px: float, face_heights: float, limit: int) -> int:
+    """A crop side in pixels: `face_heights` of the largest face the motion space allows
+    (`face_px` already scaled to it), a multiple of 8, at most `limit`."""
+    return min(limit, 8 * math.ceil(face_heights * face_px / 8))
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Where one crop per frame lies: flat pixel indices for gather/scatter and the
+    canvas coordinates of its pixels."""
+
+    index: torch.Tensor  # (B, 3, h * w) flat indices into (B, 3, H * W)
+    pixels: torch.Tensor  # (B, h * w, 2) canvas (x, y) of each crop pixel
+
+
+def crop_around(centre: torch.Tensor, crop_w: int, crop_h: int, width: int, height: int,
+                cols: torch.Tensor, rows: torch.Tensor) -> Crop:
+    """The crop of `crop_w` × `crop_h` centred on `centre` (B, 2), kept inside the frame;
+    `cols` and `rows` are `arange(crop_w)` and `arange(crop_h)` (buffers of the caller)."""
+    batch = centre.shape[0]
+    x0 = torch.clamp(torch.round(centre[:, 0] - crop_w / 2), 0, width - crop_w)
+    y0 = torch.clamp(torch.round(centre[:, 1] - crop_h / 2), 0, height - crop_h)
+    cols = x0.long()[:, None] + cols
+    rows = y0.long()[:, None] + rows
+    index = (rows[:, :, None] * width + cols[:, None, :]).reshape(batch, 1, -1).expand(-1, 3, -1)
+    pixels = torch.stack([cols[:, None, :].expand(-1, crop_h, -1),
+                          rows[:, :, None].expand(-1, -1, crop_w)], -1)
+    return Crop(index, pixels.reshape(batch, -1, 2).to(centre.dtype))
+
+
+def composite_in_crop(frame: torch.Tensor, crop: Crop, layer: torch.Tensor,
+                      alpha: torch.Tensor) -> torch.Tensor:
+    """`frame` (B, 3, H, W) with `layer` (B, 3, h * w) laid over the crop with `alpha` (B, h * w)."""
+    batch, _, height, width = frame.shape
+    flat = frame.reshape(batch, 3, -1)
+    under = torch.gather(flat, 2, crop.index)
+    over = under + alpha[:, None] * (layer - under)
+    return flat.scatter(2, crop.index, over).reshape(batch, 3, height, width)
+

@@ -1,0 +1,82 @@
+"""Local coordinates around a facial feature (the mouth, an eye), in torch.
+
+u runs along the line between the feature's two corners (-1 at the image-left one, +1 at
+the image-right one), v runs perpendicular to it, down the face, both in units of half
+the corner distance. Contours given as (u, v) knots become functions v(u), so the region
+between two contours is simple to test and to map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+def perpendicular(v: torch.Tensor) -> torch.Tensor:
+    """v turned by 90° (clockwise as viewed, with y down): (x, y) → (-y, x) on the last axis."""
+    return torch.stack([-v[..., 1], v[..., 0]], -1)
+
+
+@dataclass(frozen=True)
+class FeatureFrame:
+    """The local frame of one feature per batch item."""
+
+    origin: torch.Tensor  # (B, 2) pixels, midway between the corners
+    axis_u: torch.Tensor  # (B, 2) unit vector from the image-left corner to the other
+    axis_v: torch.Tensor  # (B, 2) unit vector perpendicular to it, down the face
+    half_width: torch.Tensor  # (B, 1) pixels
+
+    @classmethod
+    def from_corners(cls, left: torch.Tensor, right: torch.Tensor) -> FeatureFrame:
+        """The frame whose corners are `left` and `right` (B, 2)."""
+        half_width = torch.linalg.vector_norm(right - left, dim=-1, keepdim=True) / 2.0
+        axis_u = (right - left) / (2.0 * half_width)
+        return cls((left + right) / 2.0, axis_u, perpendicular(axis_u), half_width)
+
+    def to_frame(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pixel points (B, N, 2) as u and v (B, N)."""
+        rel = points - self.origin[:, None]
+        return ((rel * self.axis_u[:, None]).sum(-1) / self.half_width,
+                (rel * self.axis_v[:, None]).sum(-1) / self.half_width)
+
+    def to_pixels(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """u and v (B, N) as pixel points (B, N, 2)."""
+        scale = self.half_width[:, :, None]
+        return self.origin[:, None] + scale * (u[..., None] * self.axis_u[:, None]
+                                               + v[..., None] * self.axis_v[:, None])
+
+
+def piecewise_linear(x: torch.Tensor, knots_x: torch.Tensor, knots_y: torch.Tensor) -> torch.Tensor:
+    """y (B, N) at x (B, N) on the polyline through (knots_x, knots_y) (B, K), held flat
+    beyond its ends. Knots should come in increasing x; one that steps back (a corner
+    pulled inward past its neighbour) is held at the furthest x so far."""
+    knots_x = running_max(knots_x)
+    dx = knots_x[:, 1:] - knots_x[:, :-1]
+    dx = torch.where(torch.abs(dx) > 1e-4, dx, torch.full_like(dx, 1e-4))
+    share = torch.clamp((x[:, :, None] - knots_x[:, None, :-1]) / dx[:, None], 0.0, 1.0)
+    return knots_y[:, :1] + (share * (knots_y[:, 1:] - knots_y[:, :-1])[:, None]).sum(-1)
+
+
+def running_max(values: torch.Tensor) -> torch.Tensor:
+    """The running maximum along the last axis (what torch.cummax gives, in operations
+    ONNX can export)."""
+    columns = [values[..., 0]]
+    for k in range(1, values.shape[-1]):
+        columns.append(torch.maximum(columns[-1], values[..., k]))
+    return torch.stack(columns, -1)
+
+
+def soft_step(distance: torch.Tensor, sharpness: torch.Tensor | float) -> torch.Tensor:
+    """0 … 1 across an edge: 0.5 at distance 0, 1 inside (positive distance), ramping over
+    1 / sharpness."""
+    return torch.clamp(0.5 + distance * sharpness, 0.0, 1.0)
+
+
+def between_contours(v: torch.Tensor, drawn: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """Map v (B, N) piecewise-linearly from a stack of contours as drawn (B, N, C), each
+    at or below the one before, to the same contours in the photo (B, N, C): the photo's
+    band between two contours is stretched over the drawn band between them."""
+    span = drawn[..., 1:] - drawn[..., :-1]
+    share = torch.clamp((v[..., None] - drawn[..., :-1]) / torch.clamp(span, min=1e-3), 0.0, 1.0)
+    return source[..., 0] + (share * (source[..., 1:] - source[..., :-1])).sum(-1)
