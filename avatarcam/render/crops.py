@@ -8,6 +8,7 @@ fixed size so the graph keeps static shapes (ONNX, TensorRT).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -43,12 +44,13 @@ def crop_around(centre: torch.Tensor, crop_w: int, crop_h: int, width: int, heig
     return Crop(index, pixels.reshape(batch, -1, 2).to(centre.dtype))
 
 
-def composite_in_crop(frame: torch.Tensor, crop: Crop, layer: torch.Tensor,
-                      alpha: torch.Tensor) -> torch.Tensor:
-    """`frame` (B, 3, H, W) with `layer` (B, 3, h * w) laid over the crop with `alpha` (B, h * w)."""
+def composite_in_crop(frame: torch.Tensor, crop: Crop,
+                      layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """`frame` (B, 3, H, W) with each (colour (B, 3, h * w), alpha (B, h * w)) of `layers`
+    laid over the crop in turn (one gather and one scatter whatever their number)."""
     batch, _, height, width = frame.shape
     flat = frame.reshape(batch, 3, -1)
-    under = torch.gather(flat, 2, crop.index)
-    over = under + alpha[:, None] * (layer - under)
+    over = torch.gather(flat, 2, crop.index)
+    for colour, alpha in layers:
+        over = over + alpha[:, None] * (colour - over)
     return flat.scatter(2, crop.index, over).reshape(batch, 3, height, width)
-

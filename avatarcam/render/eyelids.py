@@ -16,7 +16,7 @@ from torch import nn
 
 from avatarcam.render import landmark_sets as ls
 from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent
-from avatarcam.render.feature_frame import FeatureFrame, piecewise_linear, soft_step
+from avatarcam.render.feature_frame import FeatureFrame, contour_table, soft_step
 
 UPPER_SHARE = 0.9  # the upper lid does most of a blink; the lower lid meets it
 EYE_CROP_FACE_HEIGHTS = (0.34, 0.26)  # (width, height) of an eye's work area
@@ -98,12 +98,13 @@ class Eyelids(nn.Module):
         src = FeatureFrame.from_corners(src_points[:, 0], src_points[:, 1])
         su, sv = src.to_frame(src_points)
 
-        top, bottom = piecewise_linear(u, ku[:, TOP], kv[:, TOP]), piecewise_linear(u, ku[:, BOTTOM], kv[:, BOTTOM])
-        upper = piecewise_linear(u, *_lid_knots(ku, kv, UPPER))
-        lower = torch.maximum(piecewise_linear(u, *_lid_knots(ku, kv, LOWER)), upper)
-        s_top, s_bottom = piecewise_linear(u, su[:, TOP], sv[:, TOP]), piecewise_linear(u, su[:, BOTTOM], sv[:, BOTTOM])
-        s_upper = piecewise_linear(u, *_lid_knots(su, sv, UPPER))
-        s_lower = piecewise_linear(u, *_lid_knots(su, sv, LOWER))
+        drawn = contour_table(u, [(ku[:, TOP], kv[:, TOP]), _lid_knots(ku, kv, UPPER),
+                                  _lid_knots(ku, kv, LOWER), (ku[:, BOTTOM], kv[:, BOTTOM])])
+        photo = contour_table(u, [(su[:, TOP], sv[:, TOP]), _lid_knots(su, sv, UPPER),
+                                  _lid_knots(su, sv, LOWER), (su[:, BOTTOM], sv[:, BOTTOM])])
+        top, upper, bottom = drawn[..., 0], drawn[..., 1], drawn[..., 3]
+        lower = torch.maximum(drawn[..., 2], upper)
+        s_top, s_upper, s_lower, s_bottom = photo.unbind(-1)
 
         amount = blink[:, None]
         gap = lower - upper
@@ -128,4 +129,4 @@ class Eyelids(nn.Module):
         grid = (grid * self.to_normalised - 1.0)[:, None]
         skin = F.grid_sample(person[:, :3].expand(batch, -1, -1, -1), grid, mode="bilinear",
                              padding_mode="border", align_corners=False)[:, :, 0]
-        return composite_in_crop(frame, crop, skin, alpha)
+        return composite_in_crop(frame, crop, [(skin, alpha)])

@@ -8,9 +8,14 @@ between two contours is simple to test and to map.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
+
+TABLE_SAMPLES = 96  # contour samples across a feature: about one per pixel at 512×512
+TABLE_MARGIN = 1.05  # the table reaches this far past the outermost knot
 
 
 def perpendicular(v: torch.Tensor) -> torch.Tensor:
@@ -56,6 +61,20 @@ def piecewise_linear(x: torch.Tensor, knots_x: torch.Tensor, knots_y: torch.Tens
     dx = torch.where(torch.abs(dx) > 1e-4, dx, torch.full_like(dx, 1e-4))
     share = torch.clamp((x[:, :, None] - knots_x[:, None, :-1]) / dx[:, None], 0.0, 1.0)
     return knots_y[:, :1] + (share * (knots_y[:, 1:] - knots_y[:, :-1])[:, None]).sum(-1)
+
+
+def contour_table(u: torch.Tensor, contours: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """v of each contour (given as knots (ku, kv), each (B, K)) at every u (B, N), as
+    (B, N, C): the polylines are sampled once along u, then looked up per pixel, which
+    costs a few operations per pixel instead of a few per pixel and knot."""
+    reach = torch.stack([torch.abs(ku).amax(1) for ku, _ in contours], 1).amax(1, keepdim=True) * TABLE_MARGIN
+    steps = torch.linspace(-1.0, 1.0, TABLE_SAMPLES, device=u.device, dtype=u.dtype)
+    grid_u = reach * steps
+    table = torch.stack([piecewise_linear(grid_u, ku, kv) for ku, kv in contours], 1)
+    where = torch.stack([u / reach, torch.zeros_like(u)], -1)[:, None]
+    looked_up = F.grid_sample(table[:, :, None, :], where, mode="bilinear", padding_mode="border",
+                              align_corners=True)
+    return looked_up[:, :, 0].permute(0, 2, 1)
 
 
 def running_max(values: torch.Tensor) -> torch.Tensor:

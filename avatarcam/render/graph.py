@@ -23,7 +23,7 @@ from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent
 from avatarcam.render.expression_basis import EXPRESSION_SLICE, MIN_SEALED_JAW
 from avatarcam.render.eyelids import POINTS_PER_EYE, Eyelids
 from avatarcam.render.lip_bands import lip_layer
-from avatarcam.render.feature_frame import FeatureFrame, perpendicular, piecewise_linear, soft_step
+from avatarcam.render.feature_frame import FeatureFrame, contour_table, perpendicular, soft_step
 from avatarcam.render.mouth import (
     MOUTH_CORNER_LEFT,
     MOUTH_CORNER_RIGHT,
@@ -206,14 +206,12 @@ class RenderGraph(nn.Module):
         lips, lips_alpha = lip_layer(self.person, crop.pixels, tracked, self.mouth_points,
                                      UPPER_CONTOUR, LOWER_CONTOUR,
                                      (MOUTH_CORNER_LEFT, MOUTH_CORNER_RIGHT), self.to_normalised)
-        frame = composite_in_crop(frame, crop, lips, lips_alpha)
         u, v = mouth.to_frame(crop.pixels)
         lip_u, lip_v = mouth.to_frame(polygon)
         upper_u, upper_v = lip_u[:, UPPER_CONTOUR], lip_v[:, UPPER_CONTOUR]
         lower_u = lip_u[:, LOWER_CONTOUR]
         lower_v = torch.maximum(lip_v[:, LOWER_CONTOUR], upper_v)  # lips never cross
-        top = piecewise_linear(u, upper_u, upper_v)
-        bottom = piecewise_linear(u, lower_u, lower_v)
+        top, bottom = contour_table(u, [(upper_u, upper_v), (lower_u, lower_v)]).unbind(-1)
         gap_px = (lower_v - upper_v).amax(1, keepdim=True) * mouth.half_width
         openness = torch.clamp(gap_px / OPEN_PX, 0.0, 1.0)
         sharpness = mouth.half_width / FEATHER_PX
@@ -221,7 +219,7 @@ class RenderGraph(nn.Module):
                  * soft_step(1.0 - torch.abs(u), sharpness) * openness)
         upper_mid = lip_v[:, UPPER_LIP_MID, None]
         interior = self._interior(u, v - upper_mid, lower_v[:, MOUTH_CORNER_RIGHT // 2, None] - upper_mid)
-        return composite_in_crop(frame, crop, interior, alpha)
+        return composite_in_crop(frame, crop, [(lips, lips_alpha), (interior, alpha)])
 
     def _interior(self, u: torch.Tensor, v: torch.Tensor, opening: torch.Tensor) -> torch.Tensor:
         """Interior colour (B, 3, N) at mouth-frame u and v below the upper lip's middle:

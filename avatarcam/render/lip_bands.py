@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from avatarcam.render import landmark_sets as ls
-from avatarcam.render.feature_frame import (FeatureFrame, between_contours, piecewise_linear,
+from avatarcam.render.feature_frame import (FeatureFrame, between_contours, contour_table,
                                             running_max, soft_step)
 
 OUTER_FEATHER_PX = 2.0  # where the redrawn skin meets the warped face
@@ -31,10 +31,9 @@ def _contours(frame: FeatureFrame, tracked: torch.Tensor, u: torch.Tensor, upper
     """The six contours' v at each u (B, N, 6), from the top down, and the outer corners'
     |u| (B, 1)."""
     ku, kv = frame.to_frame(tracked)
-    inner_upper = piecewise_linear(u, ku[:, upper], kv[:, upper])
-    inner_lower = torch.maximum(piecewise_linear(u, ku[:, lower], kv[:, lower]), inner_upper)
-    rings = [piecewise_linear(u, ku[:, ring], kv[:, ring]) for ring in (ABOVE, OUTER_UPPER, OUTER_LOWER, BELOW)]
-    stack = torch.stack([rings[0], rings[1], inner_upper, inner_lower, rings[2], rings[3]], -1)
+    rings = [(ku[:, ring], kv[:, ring]) for ring in (ABOVE, OUTER_UPPER, OUTER_LOWER, BELOW)]
+    stack = contour_table(u, [rings[0], rings[1], (ku[:, upper], kv[:, upper]),
+                              (ku[:, lower], kv[:, lower]), rings[2], rings[3]])
     stack = running_max(stack)  # contours never cross
     corners = torch.maximum(torch.abs(ku[:, OUTER_UPPER.start, None]), torch.abs(ku[:, OUTER_UPPER.stop - 1, None]))
     return stack, corners
