@@ -140,7 +140,7 @@ def test_neutral_vector_closes_the_lips_in_the_rig(avatar: Avatar) -> None:
     polygon = tracked[0, :len(ls.INNER_LIP_POLYGON)].numpy()
     upper = polygon[1:ls.INNER_LIP_POLYGON.index(308)]
     lower = polygon[ls.INNER_LIP_POLYGON.index(308) + 1:][::-1]
-    assert np.abs(upper - lower).max() < 0.5  # pixels
+    assert np.abs(upper - lower).max() < 0.75  # pixels: under one, so no gap is drawn
 
 
 def test_missing_avatar_folder_is_one_sentence(tmp_path: Path) -> None:
