@@ -27,7 +27,7 @@ def test_values_are_applied(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("[vad]\nattak_ms = 3\n", "unknown key 'attak_ms' in [vad]; known keys: aggressiveness"),
-        ("[video]\nfps = 30\n", "unknown section [video]; known sections: audio, vad"),
+        ("[video]\nfps = 30\n", "unknown section [video]; known sections: audio, hotkeys, presets, vad"),
         ("[vad]\nframe_ms = 25\n", "bad value in [vad]: VAD frame_ms must be one of (10, 20, 30), not 25"),
         ("[vad\n", "is not valid TOML"),
     ],

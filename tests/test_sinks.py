@@ -294,22 +294,6 @@ def test_preview_without_a_display_is_one_sentence(monkeypatch: pytest.MonkeyPat
     assert message.startswith("There is no display for the preview window") and "\n" not in message
 
 
-@pytest.fixture
-def xvfb_display() -> Iterator[str]:
-    """A private Xvfb display (":N"), stopped after the test."""
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
-        pytest.skip("Xvfb and xdotool are not installed (run install/system-packages.sh)")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                              pass_fds=(write_end,), stderr=subprocess.DEVNULL)
-    os.close(write_end)
-    with os.fdopen(read_end) as numbers:
-        display = f":{numbers.readline().strip()}"
-    yield display
-    server.terminate()
-    server.wait(timeout=10)
-
-
 def test_preview_window_shows_the_frame_with_overlay(xvfb_display: str) -> None:
     import Xlib.X
     import Xlib.display

@@ -21,6 +21,17 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 
+DEFAULT_PRESETS = Path(__file__).resolve().parents[2] / "configs" / "presets.toml"
+DEFAULT_HOTKEYS = {
+    **{f"<ctrl>+<alt>+{n}": f"preset:{name}" for n, name in enumerate(
+        ("neutral", "smile", "laugh", "surprised", "sad", "angry", "thinking", "wink", "sceptical",
+         "attentive"))},
+    "<ctrl>+<alt>+m": "toggle:mute",
+    "<ctrl>+<alt>+f": "toggle:freeze",
+    "<ctrl>+<alt>+l": "toggle:look_at_camera",
+}
+
+
 class SettingsError(AvatarcamError):
     """The settings file cannot be used as written."""
 
@@ -34,11 +45,27 @@ class AudioSettings:
 
 
 @dataclass(frozen=True)
+class PresetSettings:
+    """Where the expression presets are."""
+
+    file: Path = DEFAULT_PRESETS  # a TOML file like configs/presets.toml
+
+
+@dataclass(frozen=True)
+class HotkeySettings:
+    """Global hotkeys: key chord -> action ("preset:NAME" or "toggle:mute|freeze|look_at_camera")."""
+
+    bindings: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HOTKEYS))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the settings file can set."""
 
     audio: AudioSettings = field(default_factory=AudioSettings)
     vad: VadConfig = field(default_factory=VadConfig)
+    presets: PresetSettings = field(default_factory=PresetSettings)
+    hotkeys: HotkeySettings = field(default_factory=HotkeySettings)
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -58,9 +85,16 @@ def load_settings(path: Path | None) -> Settings:
             f"The settings file {str(path)!r} has an unknown section [{unknown[0]}]; known sections: "
             f"{', '.join(sorted(sections))}."
         )
+    presets = _build(PresetSettings, raw.get("presets", {}), "presets", path)
+    hotkeys = raw.get("hotkeys", {})
+    if not all(isinstance(v, str) for v in hotkeys.values()):
+        raise SettingsError(f"The settings file {str(path)!r} binds a hotkey to something other than "
+                            "an action name in [hotkeys]; write e.g. \"<ctrl>+<alt>+1\" = \"preset:smile\".")
     return Settings(
         audio=_build(AudioSettings, raw.get("audio", {}), "audio", path),
         vad=_build(VadConfig, raw.get("vad", {}), "vad", path),
+        presets=PresetSettings(Path(path).parent / presets.file) if "presets" in raw else presets,
+        hotkeys=HotkeySettings({**DEFAULT_HOTKEYS, **hotkeys}),
     )
 
 
