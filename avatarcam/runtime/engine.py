@@ -1,0 +1,259 @@
+"""The realtime loop: audio → features and VAD → motion → frames → sinks.
+
+Two worker threads with nothing queued between them but a small window of timestamped
+motion frames:
+
+- the audio thread reads the source, runs the front end and the motion streamer, and
+  passes the audio on (recording, delayed virtual microphone); when the source has
+  nothing (a microphone unplugged, a file at its end) it feeds silence on the capture
+  clock, so the avatar keeps idling instead of freezing;
+- the render thread ticks at the output rate, asks the playback clock which capture
+  instant to show, renders the motion interpolated to it and hands the frame to the sinks.
+  A tick that comes too late is skipped and counted, never queued.
+
+Every frame carries the capture time of the audio it shows, so latency is measured.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from avatarcam.audio.chunk import AudioChunk
+from avatarcam.audio.frontend import AudioFrontend
+from avatarcam.audio.source import AudioSource
+from avatarcam.constants import REOPEN_BACKOFF_MAX_S, REOPEN_BACKOFF_START_S, SAMPLE_RATE
+from avatarcam.errors import AvatarcamError
+from avatarcam.motion.space import Vector
+from avatarcam.render.backends import Renderer
+from avatarcam.runtime.indicators import frozen_badge
+from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock
+from avatarcam.runtime.run_stats import RunStats
+from avatarcam.runtime.silence import SilenceFiller
+from avatarcam.sinks.sink import OpenedSinks, OverlayStatus
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT_S = 0.02  # how long the audio thread waits for a block before looking around
+SOURCE_SILENT_S = 0.25  # no audio for this long: the source is gone or done; feed silence
+MIN_PLAYBACK_DELAY_S = 0.0
+MAX_PLAYBACK_DELAY_S = 0.3
+STATUS_EVERY_S = 0.5  # how often the overlay's figures are refreshed
+
+
+class Streamer(Protocol):
+    """The motion model's streaming interface (avatarcam.motion.stream.MotionStreamer)."""
+
+    def push(self, step: object) -> list: ...  # noqa: D102 - documented on MotionStreamer
+    def set_preset(self, target: np.ndarray, weight: np.ndarray) -> None: ...  # noqa: D102
+
+
+class ControlState(Protocol):
+    """What the expression controls say at one instant."""
+
+    target: np.ndarray  # (NUM_FIELDS,) preset target
+    weight: np.ndarray  # (NUM_FIELDS,) how strongly each field follows it
+    muted: bool
+    frozen: bool
+    preset: str | None
+
+
+class Controls(Protocol):
+    """Expression presets and toggles (avatarcam.control.preset_control.PresetController)."""
+
+    def state(self, now: float) -> ControlState: ...  # noqa: D102
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the loop runs."""
+
+    fps: float = 30.0  # output frame rate
+    duration_s: float | None = None  # stop after this long; None: until stopped
+    stop_when_source_ends: bool = False  # a file source: stop once it is played out
+    tail_s: float = 0.0  # with stop_when_source_ends: idle this long after the end
+
+
+class Engine:
+    """One run of the realtime loop over one source, renderer and set of sinks."""
+
+    def __init__(self, source: AudioSource, streamer: Streamer, renderer: Renderer,
+                 sinks: OpenedSinks, rest_motion: Vector, options: EngineOptions,
+                 controls: Controls | None = None,
+                 audio_taps: Sequence[Callable[[AudioChunk], None]] = (),
+                 latency_listener: Callable[[float], None] | None = None) -> None:
+        """`latency_listener`, if given, is told the measured median latency (s) as it
+        settles (the delayed virtual microphone follows it)."""
+        self.source, self.streamer, self.renderer, self.sinks = source, streamer, renderer, sinks
+        self.options, self.controls = options, controls
+        self.latency_listener = latency_listener
+        self.frontend: AudioFrontend | None = None
+        self.buffer = MotionBuffer()
+        self.clock = PlaybackClock(MIN_PLAYBACK_DELAY_S, MAX_PLAYBACK_DELAY_S)
+        self.stats = RunStats()
+        self.filler = SilenceFiller(SAMPLE_RATE)
+        self.rest_motion = np.asarray(rest_motion, np.float32)
+        self.audio_taps = [sinks.send_audio, *audio_taps]
+        self.stop_event = threading.Event()
+        self.source_ended_at: float | None = None
+        self.source_open = False
+        self.errors: list[BaseException] = []
+        self._speaking = False
+
+    # --- audio thread -------------------------------------------------------------------
+    def _open_source(self) -> None:
+        """Start the source; a microphone that is missing is retried with backoff while
+        the avatar idles (said once, when first found missing)."""
+        backoff = REOPEN_BACKOFF_START_S
+        warned = False
+        while not self.stop_event.is_set():
+            try:
+                self.source.start()
+                self.source_open = True
+                if warned:
+                    log.info("The microphone is there now; the avatar listens again.")
+                return
+            except AvatarcamError as err:
+                if not warned:
+                    log.warning("%s The avatar idles meanwhile and avatarcam keeps trying.", str(err).rstrip())
+                    warned = True
+            deadline = time.monotonic() + backoff
+            while time.monotonic() < deadline and not self.stop_event.is_set():
+                for silent in self.filler.fill(time.monotonic()):
+                    self._feed(silent)
+                time.sleep(READ_TIMEOUT_S)
+            backoff = min(2.0 * backoff, REOPEN_BACKOFF_MAX_S)
+
+    def _audio_loop(self) -> None:
+        self._open_source()
+        last_heard = time.monotonic()
+        while not self.stop_event.is_set():
+            chunk = self.source.read(timeout=READ_TIMEOUT_S)
+            now = time.monotonic()
+            if chunk is not None:
+                last_heard = now
+                self.filler.heard(chunk)
+                self._feed(chunk)
+                continue
+            if self.source.finished and self.source_ended_at is None:
+                self.source_ended_at = now
+            if now - last_heard >= SOURCE_SILENT_S or self.source.finished:
+                for silent in self.filler.fill(now):
+                    self._feed(silent)
+
+    def _feed(self, chunk: AudioChunk) -> None:
+        """One block through the front end and the motion model; audio on to the taps."""
+        state = self.controls.state(time.monotonic()) if self.controls else None
+        heard = chunk
+        if state is not None:
+            self.streamer.set_preset(state.target, state.weight)
+            if state.muted:
+                heard = AudioChunk(np.zeros_like(chunk.samples), chunk.rate, chunk.start_time)
+        if self.frontend is None or self.frontend.in_rate != chunk.rate:
+            self.frontend = AudioFrontend(chunk.rate)  # first audio, or silence ↔ microphone
+        step = self.frontend.process(heard)
+        self._speaking = step.speech
+        for frame in self.streamer.push(step):
+            self.buffer.add(frame.time, frame.vector, frame.speech)
+        for tap in self.audio_taps:
+            tap(chunk)
+
+    # --- render thread ------------------------------------------------------------------
+    def _render_loop(self) -> None:
+        period = 1.0 / self.options.fps
+        next_tick = time.monotonic()
+        last_frame: np.ndarray | None = None
+        status, status_at = OverlayStatus(), 0.0
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            if now < next_tick:
+                time.sleep(next_tick - now)
+                now = time.monotonic()
+            state = self.controls.state(now) if self.controls else None
+            frozen = bool(state and state.frozen)
+            self.clock.observe(now, self.buffer.newest_time)
+            shown = self.buffer.at(self.clock.instant(now))
+            if frozen and last_frame is not None:
+                frame = frozen_badge(last_frame)
+            else:
+                vector = self.rest_motion if shown is None else shown.vector
+                frame = self.renderer.render(vector[None])[0]
+                last_frame = frame
+            if now - status_at >= STATUS_EVERY_S:
+                status, status_at = self._status(state), now
+                if self.latency_listener is not None and status.latency_p50_ms is not None:
+                    self.latency_listener(status.latency_p50_ms / 1000.0)
+            time_s = shown.time if shown is not None else now
+            self.sinks.send(frame, time_s, status)
+            handed = time.monotonic()
+            if shown is not None and not frozen:
+                self.stats.frame(handed, shown.time, shown.speech, shown.held)
+            elif self.stats.first_frame_at is None:
+                self.stats.first_frame_at = handed
+            next_tick += period
+            late = int((time.monotonic() - next_tick) // period)
+            if late > 0:
+                self.stats.dropped(time.monotonic(), late)
+                next_tick += late * period
+
+    def _status(self, state: ControlState | None) -> OverlayStatus:
+        """The overlay's figures now."""
+        recent = self.stats.latencies_s[-60:]
+        times = self.stats.frame_times[-60:]
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
+        return OverlayStatus(
+            fps=fps, latency_p50_ms=float(np.median(recent)) * 1000.0 if recent else None,
+            speaking=self._speaking, preset=state.preset if state else None,
+            frozen=bool(state and state.frozen), muted=bool(state and state.muted))
+
+    # --- running ------------------------------------------------------------------------
+    def _guarded(self, target: Callable[[], None]) -> Callable[[], None]:
+        """`target` run so that an exception stops the whole engine instead of one thread."""
+        def run() -> None:
+            try:
+                target()
+            except BaseException as err:  # noqa: BLE001 - re-raised in the main thread
+                self.errors.append(err)
+                self.stop_event.set()
+        return run
+
+    def _should_stop(self, now: float) -> bool:
+        options = self.options
+        if options.duration_s is not None and now - self.stats.started >= options.duration_s:
+            return True
+        return (options.stop_when_source_ends and self.source_ended_at is not None
+                and now - self.source_ended_at >= options.tail_s)
+
+    def run(self) -> RunStats:
+        """Run until the duration, the end of the source or Ctrl-C/SIGTERM, then stop the
+        threads and the source (the caller closes the sinks). Returns the measurements."""
+        self.stats = RunStats()
+        threads = [threading.Thread(target=self._guarded(loop), name=name, daemon=True)
+                   for name, loop in (("avatarcam-audio", self._audio_loop),
+                                      ("avatarcam-render", self._render_loop))]
+        for thread in threads:
+            thread.start()
+        marks = {60.0: "1 min", 600.0: "10 min"}
+        try:
+            while not self.stop_event.wait(0.05):
+                now = time.monotonic()
+                for at, label in list(marks.items()):
+                    if now - self.stats.started >= at:
+                        self.stats.mark_memory(label)
+                        del marks[at]
+                if self._should_stop(now):
+                    break
+        finally:
+            self.stop_event.set()
+            for thread in threads:
+                thread.join(timeout=5.0)
+            self.source.stop()
+        if self.errors:
+            raise self.errors[0]
+        return self.stats

@@ -1,0 +1,88 @@
+"""What a run measured: latency from audio capture to frame hand-off, frame rate, drops,
+first-frame delays, CPU and memory; written as JSON by `--stats-json` and printed by
+`bench e2e`."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from avatarcam.runtime.timing import percentile_summary
+
+MB = 1024 * 1024
+
+
+@dataclass
+class RunStats:
+    """Counters the engine updates as it runs (from the render thread only)."""
+
+    started: float = field(default_factory=time.monotonic)
+    latencies_s: list[float] = field(default_factory=list)
+    frame_times: list[float] = field(default_factory=list)  # hand-off times
+    drop_times: list[float] = field(default_factory=list)  # one per output tick skipped
+    held: int = 0  # frames that showed the newest motion because none newer had arrived
+    first_frame_at: float | None = None
+    first_speech_at: float | None = None  # capture instant of the first speech motion
+    first_speech_frame_at: float | None = None  # hand-off of the first frame showing it
+    memory_marks: dict[str, float] = field(default_factory=dict)  # label -> RSS MB
+
+    def __post_init__(self) -> None:
+        self._process = psutil.Process()
+        self._process.cpu_percent(None)  # start the CPU measurement window
+
+    def frame(self, handed_at: float, capture_time: float, speech: bool, held: bool) -> None:
+        """Record one frame handed to the sinks."""
+        if self.first_frame_at is None:
+            self.first_frame_at = handed_at
+        if speech and self.first_speech_at is None:
+            self.first_speech_at, self.first_speech_frame_at = capture_time, handed_at
+        self.latencies_s.append(handed_at - capture_time)
+        self.frame_times.append(handed_at)
+        self.held += held
+
+    def dropped(self, at: float, ticks: int) -> None:
+        """Record `ticks` output ticks skipped at `at` because rendering fell behind."""
+        self.drop_times += [at] * ticks
+
+    def mark_memory(self, label: str) -> None:
+        """Note the resident memory now under `label` (e.g. "1 min")."""
+        self.memory_marks[label] = round(self._process.memory_info().rss / MB, 1)
+
+    def summary(self, skip_s: float = 0.0) -> dict[str, object]:
+        """The figures; the first `skip_s` seconds (warm-up) are left out of latency, fps
+        and `drops_after_warmup`."""
+        times = np.asarray(self.frame_times)
+        keep = times >= self.started + skip_s if times.size else times.astype(bool)
+        kept_times = times[keep]
+        span = float(kept_times[-1] - kept_times[0]) if kept_times.size > 1 else 0.0
+        latency = percentile_summary(np.asarray(self.latencies_s)[keep], 1000.0)
+        return {
+            "latency_ms": {k: latency[k] for k in ("p50", "p95", "max")},
+            "fps": round((kept_times.size - 1) / span, 2) if span > 0 else 0.0,
+            "frames": len(self.frame_times),
+            "drops": len(self.drop_times),
+            "drops_after_warmup": int(sum(t >= self.started + skip_s for t in self.drop_times)),
+            "held": self.held,
+            "first_frame_ms": _ms(self.first_frame_at, self.started),
+            "first_speech_frame_ms": _ms(self.first_speech_frame_at, self.first_speech_at),
+            "cpu_percent": round(self._process.cpu_percent(None), 1),
+            "rss_mb": round(self._process.memory_info().rss / MB, 1),
+            "memory_mb": dict(self.memory_marks),
+        }
+
+    def write_json(self, path: Path) -> None:
+        """Write `summary()` to `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.summary(), indent=1) + "\n", encoding="utf-8")
+
+
+def _ms(later: float | None, earlier: float | None) -> float | None:
+    """Milliseconds between two clock readings, None if either is missing."""
+    if later is None or earlier is None:
+        return None
+    return round((later - earlier) * 1000.0, 1)

@@ -1,0 +1,153 @@
+"""Everything one realtime run needs, opened in order and closed in reverse whatever
+happens: avatar and renderer, audio source, motion model, sinks, expression controls
+and hotkeys, the delayed virtual microphone; then the engine runs.
+
+`avatarcam run`, `avatarcam demo` and `avatarcam bench e2e` all come through here, so they
+exercise the same path.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from avatarcam.audio.capture import MicrophoneSource
+from avatarcam.audio.file_source import FileSource
+from avatarcam.audio.source import AudioSource
+from avatarcam.audio.chunk import AudioChunk
+from avatarcam.audio.virtual_mic import DelayedPlayback, VirtualMicError, VirtualMicrophone
+from avatarcam.control.settings import Settings
+from avatarcam.motion.space import neutral
+from avatarcam.motion.stream import MotionStreamer, StreamConfig, load_motion_model
+from avatarcam.render.avatar import Avatar, load_avatar
+from avatarcam.render.backends import DEFAULT_ORDER, open_renderer
+from avatarcam.render.framing import output_size
+from avatarcam.runtime.avatar_cache import avatar_for_portrait, cache_root
+from avatarcam.runtime.controls import start_controls
+from avatarcam.runtime.engine import Engine, EngineOptions
+from avatarcam.runtime.run_stats import RunStats
+from avatarcam.sinks.sink import SinkSettings, open_sinks
+from avatarcam.sinks.stop_signals import stop_signals_interrupt
+
+log = logging.getLogger(__name__)
+
+AUTO_DELAY = "auto"
+AUTO_DELAY_START_S = 0.1  # the delayed voice's delay before the latency has been measured
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run, as the command line gives it."""
+
+    portrait: Path | None = None
+    avatar_dir: Path | None = None
+    mic: str | None = None
+    audio_file: Path | None = None
+    sinks: tuple[str, ...] = ("virtualcam",)
+    fps: float = 30.0
+    size: str = "512"
+    duration_s: float | None = None
+    stop_at_end_s: float | None = None  # a file source: stop this long after it ends
+    delay_audio: str | None = None  # None (off), "auto" or milliseconds
+    backends: tuple[str, ...] = DEFAULT_ORDER
+    seed: int = 0
+    model_path: Path | None = None  # None: the shipped models/motion.pt
+    hotkeys: bool = True
+    settings: Settings = field(default_factory=Settings)
+
+
+def _avatar(request: RunRequest) -> Avatar:
+    if request.avatar_dir is not None:
+        return load_avatar(request.avatar_dir, (request.size,))
+    assert request.portrait is not None
+    return avatar_for_portrait(request.portrait)[0]
+
+
+def _source(request: RunRequest) -> AudioSource:
+    if request.audio_file is not None:
+        return FileSource(request.audio_file, realtime=True)
+    audio = request.settings.audio
+    return MicrophoneSource(device=request.mic if request.mic is not None else audio.device,
+                            rate=audio.rate)
+
+
+class DelayedVoice:
+    """The input, delayed, in the "AvatarCam Mic" source: the playback stream opens at the
+    rate of the first real audio (a microphone's rate is known only once it is open)."""
+
+    def __init__(self, microphone: VirtualMicrophone, delay_s: float, follow_latency: bool) -> None:
+        self.microphone, self.delay_s, self.follow_latency = microphone, delay_s, follow_latency
+        self.playback: DelayedPlayback | None = None
+        self.failed = False
+
+    def push(self, chunk: AudioChunk) -> None:
+        """Play one captured block, delayed (once the stream cannot open: said once, then off)."""
+        if self.failed:
+            return
+        if self.playback is None:
+            try:
+                self.playback = self.microphone.play_delayed(chunk.rate, self.delay_s)
+            except VirtualMicError as err:
+                log.warning("%s", err)
+                self.failed = True
+                return
+        if chunk.rate == self.playback.rate:
+            self.playback.push(chunk)
+
+    def follow(self, latency_s: float) -> None:
+        """With `--delay-audio auto`: aim at the measured latency."""
+        self.delay_s = latency_s
+        if self.playback is not None:
+            self.playback.set_delay(latency_s)
+
+    def close(self) -> None:
+        """Stop playing (the virtual microphone itself is closed by its owner)."""
+        if self.playback is not None:
+            self.playback.close()
+
+
+def _delayed_voice(request: RunRequest, stack: ExitStack) -> DelayedVoice | None:
+    """The delayed voice, or None (off, or no sound server: said once, the rest runs)."""
+    if request.delay_audio is None:
+        return None
+    auto = request.delay_audio == AUTO_DELAY
+    delay_s = AUTO_DELAY_START_S if auto else float(request.delay_audio) / 1000.0
+    try:
+        microphone = stack.enter_context(VirtualMicrophone())
+    except VirtualMicError as err:
+        log.warning("%s", err)
+        return None
+    voice = DelayedVoice(microphone, delay_s, auto)
+    stack.callback(voice.close)
+    return voice
+
+
+def run_session(request: RunRequest) -> RunStats:
+    """Open everything `request` names, run the engine, close everything; the figures."""
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    size = output_size(request.size)
+    with ExitStack() as stack, stop_signals_interrupt():
+        avatar = _avatar(request)
+        backend, renderer = open_renderer(avatar, size.name, cache_root() / "graphs", request.backends)
+        log.info("Rendering with %s at %dx%d, %g fps.", backend, size.width, size.height, request.fps)
+        streamer = MotionStreamer(load_motion_model(request.model_path), StreamConfig(), seed=request.seed)
+        source = _source(request)
+        sinks = stack.enter_context(open_sinks(request.sinks, size.width, size.height, request.fps,
+                                               SinkSettings()))
+        controls = start_controls(request.settings, stack, enable_hotkeys=request.hotkeys)
+        voice = _delayed_voice(request, stack)
+        options = EngineOptions(fps=request.fps, duration_s=request.duration_s,
+                                stop_when_source_ends=request.stop_at_end_s is not None,
+                                tail_s=request.stop_at_end_s or 0.0)
+        engine = Engine(source, streamer, renderer, sinks, neutral(), options, controls,
+                        audio_taps=[voice.push] if voice else [],
+                        latency_listener=voice.follow if voice and voice.follow_latency else None)
+        try:
+            return engine.run()
+        except KeyboardInterrupt:
+            log.info("Stopping: closing the outputs.")
+            return engine.stats

@@ -1,0 +1,157 @@
+"""The realtime engine with its real parts: file or microphone source, front end, motion
+model (the shipped weights), torch renderer and real sinks; each run lasts a few seconds."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatarcam.audio.capture import MicrophoneSource
+from avatarcam.audio.file_source import FileSource
+from avatarcam.audio.speech_synth import synthesize_espeak
+from avatarcam.motion.space import neutral
+from avatarcam.motion.stream import MotionStreamer, StreamConfig, default_model_path, load_motion_model
+from avatarcam.render.avatar import Avatar, prepare_avatar
+from avatarcam.render.backends import open_renderer
+from avatarcam.render.default_portrait import write_default_portrait
+from avatarcam.runtime.engine import Engine, EngineOptions
+from avatarcam.sinks.camera_backends import list_camera_backends
+from avatarcam.sinks.sink import open_sinks
+from tests.conftest import REPO_ROOT
+
+FPS = 30.0
+SIZE = (512, 512)
+
+pytestmark = pytest.mark.skipif(not default_model_path().exists(),
+                                reason="the motion model weights (models/motion.pt) are not there")
+
+
+@pytest.fixture(scope="module")
+def avatar_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("engine")
+    prepare_avatar(write_default_portrait(folder / "astronaut.png"), folder / "avatar", ("512",))
+    return folder / "avatar"
+
+
+@pytest.fixture(scope="module")
+def avatar(avatar_dir: Path) -> Avatar:
+    from avatarcam.render.avatar import load_avatar
+    return load_avatar(avatar_dir)
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesize_espeak(tmp_path_factory.mktemp("speech") / "speech.wav",
+                             "Hello there, my mouth moves when I speak.")
+
+
+def _engine(avatar: Avatar, source, sinks, options: EngineOptions, renderer=None) -> Engine:
+    renderer = renderer or open_renderer(avatar, "512", avatar_cache(), ("torch-cpu",))[1]
+    streamer = MotionStreamer(load_motion_model(), StreamConfig(), seed=0)
+    return Engine(source, streamer, renderer, sinks, neutral(), options)
+
+
+def avatar_cache() -> Path:
+    return Path(os.environ.get("TMPDIR", "/tmp")) / "avatarcam-test-graphs"
+
+
+def _ffprobe(path: Path) -> dict[str, float]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration",
+                          "-of", "json", str(path)], capture_output=True, text=True, check=True).stdout
+    return {s["codec_type"]: float(s["duration"]) for s in json.loads(out)["streams"]}
+
+
+def test_file_to_mp4_runs_at_the_frame_rate_with_measured_latency(avatar: Avatar, speech: Path,
+                                                                  tmp_path: Path) -> None:
+    video = tmp_path / "run.mp4"
+    source = FileSource(speech, realtime=True)
+    with open_sinks([f"file:{video}", "null"], *SIZE, FPS) as sinks:
+        stats = _engine(avatar, source, sinks, EngineOptions(fps=FPS, stop_when_source_ends=True,
+                                                             tail_s=0.5)).run()
+    summary = stats.summary(skip_s=1.0)
+    print(summary)
+    duration = source.duration + 0.5
+    assert summary["frames"] >= 0.85 * duration * FPS
+    latency = summary["latency_ms"]
+    assert 0 < latency["p50"] < 300 and latency["max"] < 1000
+    assert summary["first_frame_ms"] < 1000
+    assert summary["first_speech_frame_ms"] is not None
+    streams = _ffprobe(video)
+    assert set(streams) == {"video", "audio"}
+    assert abs(streams["video"] - streams["audio"]) < 0.5
+
+
+def test_missing_microphone_keeps_the_avatar_idling(avatar: Avatar, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    source = MicrophoneSource(device="no microphone is called this")
+    with open_sinks(["null"], *SIZE, FPS) as sinks:
+        engine = _engine(avatar, source, sinks, EngineOptions(fps=FPS, duration_s=2.5))
+        stats = engine.run()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    print(warnings)
+    assert len([w for w in warnings if "keeps trying" in w]) == 1
+    assert len(stats.frame_times) >= 0.8 * 2.5 * FPS
+    assert engine.buffer.newest_time is not None  # idle motion kept coming
+
+
+@pytest.mark.skipif(any(b.available for b in list_camera_backends()),
+                    reason="this machine has a virtual camera, so there is nothing to fall back from")
+def test_no_virtual_camera_falls_back_to_the_other_sinks(avatar: Avatar, speech: Path) -> None:
+    with open_sinks(["virtualcam", "null"], *SIZE, FPS) as sinks:
+        assert sinks.names == ["null"] and len(sinks.failures) == 1
+        assert sinks.failures[0].count(".") >= 1 and "install" in sinks.failures[0].lower()
+        stats = _engine(avatar, FileSource(speech, realtime=True), sinks,
+                        EngineOptions(fps=FPS, duration_s=1.5)).run()
+    assert len(stats.frame_times) >= 0.8 * 1.5 * FPS
+
+
+class SlowRenderer:
+    """A test stand-in wrapping the real renderer with an extra 60 ms per frame, slower
+    than the 33 ms a 30 fps output allows."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def render(self, motion: np.ndarray) -> np.ndarray:
+        time.sleep(0.06)
+        return self.inner.render(motion)
+
+
+def test_slow_renderer_drops_frames_without_growing_latency(avatar: Avatar, speech: Path) -> None:
+    real = open_renderer(avatar, "512", avatar_cache(), ("torch-cpu",))[1]
+    with open_sinks(["null"], *SIZE, FPS) as sinks:
+        stats = _engine(avatar, FileSource(speech, realtime=True), sinks,
+                        EngineOptions(fps=FPS, duration_s=3.0), renderer=SlowRenderer(real)).run()
+    summary = stats.summary()
+    print(summary)
+    assert summary["drops"] > 0.3 * 3.0 * FPS
+    latency = np.asarray(stats.latencies_s)
+    half = len(latency) // 2
+    assert np.median(latency[half:]) < np.median(latency[:half]) + 0.05  # no queue builds up
+
+
+def test_sigterm_closes_the_run_and_finishes_the_mp4(avatar_dir: Path, speech: Path, tmp_path: Path) -> None:
+    video = tmp_path / "stopped.mp4"
+    stats = tmp_path / "stats.json"
+    env = {**os.environ, "AVATARCAM_CACHE": str(tmp_path / "cache")}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "avatarcam", "run", "--avatar", str(avatar_dir), "--audio-file", str(speech),
+         "--sink", f"file:{video}", "--no-hotkeys", "--backend", "torch-cpu", "--stats-json", str(stats)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=60)
+    print(err[-2000:])
+    assert child.returncode == 0
+    assert _ffprobe(video)["video"] > 0.5
+    figures = json.loads(stats.read_text())
+    assert {"latency_ms", "fps", "frames", "drops", "first_frame_ms", "cpu_percent", "rss_mb"} <= set(figures)
