@@ -12,9 +12,10 @@ PYTHON ?= $(shell for v in python3.11 python3.12 python3.10 python3; do \
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help system venv test test-slow bench doctor clean
+.PHONY: help system venv demo test test-slow bench doctor clean
 
 help:
+	@echo "make demo       set up and run the live pipeline on the bundled portrait (writes out/demo.mp4)"
 	@echo "make test       set up and run the test suite"
 	@echo "make test-slow  set up and run only the slow tests"
 	@echo "make bench      set up and print the benchmarks"
@@ -33,6 +34,9 @@ $(STAMP): pyproject.toml
 
 venv: system $(STAMP)
 
+demo: venv
+	$(VENV)/bin/avatarcam demo --out out
+
 test: venv
 	$(PY) -m pytest
 
@@ -41,6 +45,9 @@ test-slow: venv
 
 bench: venv
 	$(VENV)/bin/avatarcam bench audio --plot docs/images/bench_audio.png
+	$(VENV)/bin/avatarcam bench render
+	$(VENV)/bin/avatarcam bench motion
+	$(VENV)/bin/avatarcam bench e2e --plot docs/images/bench_e2e_latency.png
 
 doctor: venv
 	-$(VENV)/bin/avatarcam doctor
