@@ -11,7 +11,8 @@ from typing import Any
 from avatarcam.control.settings import load_settings
 from avatarcam.render.backends import BACKENDS, DEFAULT_ORDER
 from avatarcam.render.framing import SIZES
-from avatarcam.runtime.session import AUTO_DELAY, RunRequest, run_session
+from avatarcam.audio.virtual_mic import VirtualMicError, parse_audio_delay
+from avatarcam.runtime.session import RunRequest, run_session
 
 DEFAULT_SINKS = ("virtualcam",)
 
@@ -54,15 +55,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def check_delay(value: str) -> str:
-    """`--delay-audio` as given, if it is "auto" or a number of milliseconds."""
-    if value == AUTO_DELAY:
-        return value
+    """`--delay-audio` as given, once it reads as "auto" or milliseconds in range."""
     try:
-        if float(value) >= 0:
-            return value
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"--delay-audio takes 'auto' or milliseconds, not {value!r}")
+        parse_audio_delay(value)
+    except VirtualMicError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

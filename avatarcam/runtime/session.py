@@ -19,7 +19,7 @@ from avatarcam.audio.capture import MicrophoneSource
 from avatarcam.audio.file_source import FileSource
 from avatarcam.audio.source import AudioSource
 from avatarcam.audio.chunk import AudioChunk
-from avatarcam.audio.virtual_mic import DelayedPlayback, VirtualMicError, VirtualMicrophone
+from avatarcam.audio.virtual_mic import DelayedPlayback, VirtualMicError, VirtualMicrophone, parse_audio_delay
 from avatarcam.control.settings import Settings
 from avatarcam.motion.space import neutral
 from avatarcam.motion.stream import MotionStreamer, StreamConfig, load_motion_model
@@ -35,7 +35,6 @@ from avatarcam.sinks.stop_signals import stop_signals_interrupt
 
 log = logging.getLogger(__name__)
 
-AUTO_DELAY = "auto"
 AUTO_DELAY_START_S = 0.1  # the delayed voice's delay before the latency has been measured
 
 
@@ -114,8 +113,9 @@ def _delayed_voice(request: RunRequest, stack: ExitStack) -> DelayedVoice | None
     """The delayed voice, or None (off, or no sound server: said once, the rest runs)."""
     if request.delay_audio is None:
         return None
-    auto = request.delay_audio == AUTO_DELAY
-    delay_s = AUTO_DELAY_START_S if auto else float(request.delay_audio) / 1000.0
+    fixed_s = parse_audio_delay(request.delay_audio)
+    auto = fixed_s is None
+    delay_s = AUTO_DELAY_START_S if fixed_s is None else fixed_s
     try:
         microphone = stack.enter_context(VirtualMicrophone())
     except VirtualMicError as err:
