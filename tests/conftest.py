@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,17 +40,28 @@ def real_speech_clips() -> list[Path]:
     return clips
 
 
-@pytest.fixture
-def xvfb_display() -> Iterator[str]:
-    """A private Xvfb display (":N"), stopped after the test."""
+@contextmanager
+def running_xvfb(*options: str) -> Iterator[str]:
+    """A private Xvfb server, started with extra `options`, as its display name (":N")."""
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
         pytest.skip("Xvfb and xdotool are not installed (run install/system-packages.sh)")
     read_end, write_end = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                              pass_fds=(write_end,), stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "800x600x24", "-nolisten", "tcp",
+                               *options], pass_fds=(write_end,), stderr=subprocess.DEVNULL)
     os.close(write_end)
-    with os.fdopen(read_end) as numbers:
-        display = f":{numbers.readline().strip()}"
-    yield display
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        with os.fdopen(read_end) as numbers:
+            number = numbers.readline().strip()
+        if not number:
+            raise RuntimeError(f"Xvfb {' '.join(options)} did not start")
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def xvfb_display() -> Iterator[str]:
+    """A private Xvfb display (":N"), stopped after the test."""
+    with running_xvfb() as display:
+        yield display

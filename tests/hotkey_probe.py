@@ -1,6 +1,7 @@
 """Listens for the default global hotkeys in a child process (pynput picks its X display
 when imported, so the test's private Xvfb display must be set before that) and prints,
-for each action, the monotonic time it arrived and the controls' weight curve after it.
+for each action, the monotonic time it arrived and the controls' weight curve after it;
+once stdin closes, how long stopping the listener took.
 
 Usage: DISPLAY=:N python -m tests.hotkey_probe   (prints "ready" once listening)
 """
@@ -39,7 +40,9 @@ def main() -> int:
     listener.start()
     print("ready", flush=True)
     sys.stdin.read()
+    asked = time.monotonic()
     listener.stop()
+    print(f"stopped {time.monotonic() - asked:.6f} {listener.running}", flush=True)
     return 0
 
 

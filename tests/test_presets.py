@@ -10,7 +10,7 @@ import pytest
 from avatarcam.control.preset_control import PresetController, UnknownActionError
 from avatarcam.control.presets import PresetError, load_presets
 from avatarcam.control.settings import DEFAULT_HOTKEYS, Settings, load_settings
-from avatarcam.motion.space import index_of
+from avatarcam.motion.space import LOWER_BOUNDS, UPPER_BOUNDS, index_of
 from tests.conftest import REPO_ROOT
 
 PRESETS = REPO_ROOT / "configs" / "presets.toml"
@@ -94,3 +94,57 @@ def test_toggles_and_look_at_camera() -> None:
 
 def test_default_settings_point_at_the_shipped_presets() -> None:
     assert Settings().presets.file.resolve() == PRESETS.resolve()
+
+
+SMOOTHSTEP_MAX_SLOPE = 1.5  # d/dx of 3x² − 2x³ at x = ½
+FRAME_S = 0.04  # one motion frame, how often the engine reads the controls
+
+
+def _output(state, base: np.ndarray) -> np.ndarray:
+    """What a field shows when the model says `base` and the controls pull toward their target."""
+    return base + state.weight * (state.target - base)
+
+
+@pytest.mark.parametrize("start", sorted(load_presets(PRESETS)))
+def test_every_switch_eases_within_the_curve_and_lands_on_the_preset(start: str) -> None:
+    presets = load_presets(PRESETS)
+    base = np.random.default_rng(0).uniform(LOWER_BOUNDS, UPPER_BOUNDS).astype(np.float32)
+    for end, preset in presets.items():
+        controller = PresetController(presets)
+        controller.select(start, now=0.0)
+        controller.select(end, now=10.0)
+        times = 10.0 + np.arange(0.0, preset.transition_s + 2 * FRAME_S, FRAME_S)
+        states = [controller.state(t) for t in times]
+        weights = np.array([s.weight for s in states])
+        outputs = np.array([_output(s, base) for s in states])
+        share_per_frame = SMOOTHSTEP_MAX_SLOPE * FRAME_S / preset.transition_s
+        w_bound = share_per_frame * np.abs(weights[-1] - weights[0]) + 1e-5
+        out_bound = share_per_frame * np.abs(outputs[-1] - outputs[0]) + 1e-4
+        assert np.all(np.abs(np.diff(weights, axis=0)) <= w_bound), (start, end)
+        assert np.all(np.abs(np.diff(outputs, axis=0)) <= out_bound), (start, end)
+        landed = controller.state(10.0 + preset.transition_s)
+        expected = _output(controller.state(100.0), base)
+        assert np.allclose(_output(landed, base), expected, atol=1e-5), (start, end)
+        for field, value in preset.values.items():
+            if preset.strength > 0:
+                assert landed.target[index_of(field)] == pytest.approx(value, abs=1e-5)
+            assert landed.weight[index_of(field)] == pytest.approx(preset.strength, abs=1e-6)
+
+
+def test_look_at_camera_turned_off_mid_way_eases_back_without_a_jump() -> None:
+    controller = PresetController(load_presets(PRESETS))
+    gaze = index_of("gaze_x")
+    controller.perform("toggle:look_at_camera", 0.0)
+    before = controller.state(0.1).weight[gaze]
+    controller.perform("toggle:look_at_camera", 0.1)
+    weights = np.array([controller.state(t).weight[gaze] for t in np.arange(0.1, 0.6, FRAME_S)])
+    assert 0.0 < before < 1.0 and weights[0] == pytest.approx(before, abs=1e-6)
+    assert np.all(np.diff(weights) <= 1e-6) and np.abs(np.diff(weights)).max() < 0.3
+    assert weights[-1] == pytest.approx(0.0, abs=1e-6) and not controller.state(1.0).look_at_camera
+
+
+def test_transition_too_short_to_ease_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "presets.toml"
+    path.write_text("[snap]\nvalues = { smile = 1.0 }\nstrength = 1.0\ntransition_ms = 0\n")
+    with pytest.raises(PresetError, match=r"Preset \[snap\] in .* has transition_ms = 0; it must be a number from 100"):
+        load_presets(path)

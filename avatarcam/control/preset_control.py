@@ -85,7 +85,8 @@ class PresetController:
         self._since, self._duration = 0.0, 0.0
         self._name: str | None = None
         self._flags = dict.fromkeys(TOGGLES, False)
-        self._look_since = -LOOK_TRANSITION_S
+        # look-at-camera eases from `_look_from` (its share when last toggled) since `_look_since`
+        self._look_from, self._look_since = 0.0, 0.0
 
     def check_action(self, action: str) -> None:
         """Raise UnknownActionError with one sentence if `action` cannot be performed."""
@@ -114,23 +115,27 @@ class PresetController:
             self._since, self._duration, self._name = now, preset.transition_s, name
 
     def toggle(self, flag: str, now: float) -> None:
-        """Flip one of TOGGLES."""
+        """Flip one of TOGGLES; look-at-camera eases from wherever it is now."""
         with self._lock:
-            self._flags[flag] = not self._flags[flag]
             if flag == "look_at_camera":
-                self._look_since = now
+                self._look_from, self._look_since = self._look_share(now), now
+            self._flags[flag] = not self._flags[flag]
 
     def _eased(self, now: float) -> _Pose:
         share = 1.0 if self._duration <= 0 else _smoothstep((now - self._since) / self._duration)
         return self._from.towards(self._to, share)
 
+    def _look_share(self, now: float) -> float:
+        """How far look-at-camera is eased in at `now`: 0 off … 1 fully on."""
+        goal = 1.0 if self._flags["look_at_camera"] else 0.0
+        share = _smoothstep((now - self._look_since) / LOOK_TRANSITION_S)
+        return self._look_from + share * (goal - self._look_from)
+
     def state(self, now: float) -> ControlState:
         """The controls at time `now`."""
         with self._lock:
             pose = self._eased(now)
-            look_share = _smoothstep((now - self._look_since) / LOOK_TRANSITION_S)
-            if not self._flags["look_at_camera"]:
-                look_share = 1.0 - look_share
+            look_share = self._look_share(now)
             flags, name = dict(self._flags), self._name
         look = _look_pose()
         look_weight = look_share * look.weight

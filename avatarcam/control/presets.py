@@ -20,6 +20,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 PRESET_KEYS = ("description", "values", "strength", "transition_ms")
+# Below this (two and a half 40 ms motion frames) easing in would look like a jump.
+MIN_TRANSITION_MS = 100.0
 MAX_TRANSITION_MS = 5000.0
 
 
@@ -65,8 +67,8 @@ def _preset(path: Path, name: str, raw: object) -> Preset:
     return Preset(
         name=name, values=checked,
         strength=_number(path, name, "strength", raw.get("strength", 1.0), 0.0, 1.0),
-        transition_s=_number(path, name, "transition_ms", raw.get("transition_ms", 250), 0.0,
-                             MAX_TRANSITION_MS) / 1000.0,
+        transition_s=_number(path, name, "transition_ms", raw.get("transition_ms", 250),
+                             MIN_TRANSITION_MS, MAX_TRANSITION_MS) / 1000.0,
         description=str(raw.get("description", "")),
     )
 
