@@ -13,10 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from avatarcam import __version__
-from avatarcam.cli import bench, devices, doctor, prepare, render_motion, train, vad
+from avatarcam.cli import bench, demo, devices, doctor, motion, prepare, render_motion, run, train, vad
+from avatarcam.cli import eval as eval_command  # named so as not to hide the builtin eval
 from avatarcam.errors import AvatarcamError
 
-COMMAND_MODULES = (devices, doctor, vad, prepare, render_motion, bench, train)
+COMMAND_MODULES = (run, demo, devices, doctor, vad, prepare, motion, render_motion, bench, train,
+                   eval_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

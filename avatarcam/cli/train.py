@@ -1,4 +1,4 @@
-"""`avatarcam train STEP`: making the motion model's training data (and, later, training it)."""
+"""`avatarcam train STEP`: making the motion model's training data and training the model."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from avatarcam.train.corpus import timed_generate
+from avatarcam.train.fit import FitConfig, fit_model, log_path
+
+DEFAULT_WEIGHTS = Path("models/motion.pt")
 
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 
@@ -32,6 +35,21 @@ def register(subparsers: Any) -> None:
     data.add_argument("--seed", type=int, default=0, help="random seed; same seed, same corpus")
     data.add_argument("--workers", type=_positive(int), default=DEFAULT_WORKERS, help="parallel processes")
     data.set_defaults(handler=_run_data)
+    fit = steps.add_parser(
+        "fit", help="train the audio-to-motion model on a corpus (CPU)",
+        description="Trains the causal flow-matching motion denoiser on a corpus made by "
+        "`train data`, caching features in the corpus folder, and writes the weights plus a JSON "
+        "training log (OUT with suffix .log.json). The same corpus, seed and --steps give the "
+        "same weights; without --steps the step count is sized to --minutes on this machine.",
+    )
+    fit.add_argument("--data", type=Path, required=True, help="corpus folder (with manifest.json)")
+    fit.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="weights file to write")
+    fit.add_argument("--minutes", type=_positive(float), default=FitConfig.minutes,
+                     help="wall-clock budget; also caps a run given --steps")
+    fit.add_argument("--steps", type=_positive(int), help="exact optimiser steps (reproducible)")
+    fit.add_argument("--seed", type=int, default=0, help="random seed")
+    fit.add_argument("--batch", type=_positive(int), default=FitConfig.batch, help="windows per step")
+    fit.set_defaults(handler=_run_fit)
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -51,4 +69,14 @@ def _run_data(args: argparse.Namespace) -> int:
     held = sum(1 for item in items if item["split"] == "heldout")
     print(f"wrote {len(items)} items ({manifest['hours']} h of audio, {held} held out) to "
           f"{args.out} in {seconds:.1f} s")
+    return 0
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    config = FitConfig(seed=args.seed, steps=int(args.steps or 0), minutes=args.minutes, batch=int(args.batch))
+    record = fit_model(args.data, args.out, config, echo=lambda line: print(line, flush=True))
+    final = record["final"]
+    assert isinstance(final, dict)
+    print(f"wrote {args.out} and {log_path(args.out)}: {final['steps']} steps in {final['wall_s']} s, "
+          f"held-out loss {final['heldout_loss']:.4f}")
     return 0

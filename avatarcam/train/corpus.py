@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +138,7 @@ def make_item(item: ItemPlan) -> Item:
         "utterances": len(texts), "texts": texts, "blinks": len(targets.blinks),
         "augmentation": chosen.describe(),
         "audio": f"{item.split}/{item.name}.wav", "motion": f"{item.split}/{item.name}.csv",
+        "phones": f"{item.split}/{item.name}.phones.json",
     }
     return Item(clean, noisy, tuple(phones), targets, entry)
 
@@ -147,7 +149,21 @@ def _write_item(args: tuple[ItemPlan, Path]) -> dict[str, object]:
     made = make_item(item)
     soundfile.write(str(out / str(made.entry["audio"])), made.noisy, SAMPLE_RATE, subtype=WAV_SUBTYPE)
     write_csv(out / str(made.entry["motion"]), made.targets.track, {"vad": made.targets.vad})
+    write_phones(out / str(made.entry["phones"]), made.phones)
     return made.entry
+
+
+def write_phones(path: Path, phones: Sequence[Phone]) -> None:
+    """An item's phone timings as JSON, so evaluations can find bilabials, vowels and pauses
+    without deriving them from the targets they are scoring against."""
+    rows = [[p.name, p.start, p.end] for p in phones]
+    path.write_text(json.dumps({"phones": rows}) + "\n", encoding="utf-8")
+
+
+def read_phones(path: Path) -> list[Phone]:
+    """Phones written by `write_phones`."""
+    rows = json.loads(path.read_text(encoding="utf-8"))["phones"]
+    return [Phone(str(name), float(start), float(end)) for name, start, end in rows]
 
 
 def generate(out: Path, hours: float, seed: int, workers: int = 2) -> dict[str, object]:

@@ -1,0 +1,242 @@
+"""The run-time motion path: audio features in, timestamped motion frames out, chunk by chunk.
+
+Every time the front end has delivered the audio of `chunk_frames` more motion frames (plus
+their lookahead), the streamer samples those frames with the denoiser, the frames it already
+produced fixed as context, so chunks join without seams. The live VAD state is part of the
+model's input, which is how it settles into idle motion on silence and back out of it.
+Each frame is stamped with the capture time of the last audio sample of its 40 ms span, so
+the engine can measure microphone-to-frame latency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from avatarcam.audio.frontend import FrontendStep
+from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
+from avatarcam.errors import AvatarcamError
+from avatarcam.motion.framing import AUDIO_END_TO_SPAN_END_S, frame_vad, silence_features
+from avatarcam.motion.model import FEATURE_LAG, FRAME_FEATURES, MotionDenoiser, model_from_payload
+from avatarcam.motion.sampler import check_steps, linear_schedule, sample
+from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
+
+MODEL_FILE = "motion.pt"
+FEATURE_PERIOD_S = HOP_LENGTH / SAMPLE_RATE
+
+
+class MotionModelError(AvatarcamError):
+    """The motion model's weights file is missing, unreadable or not a motion model."""
+
+
+def default_model_path() -> Path:
+    """The shipped weights: `models/motion.pt` at the root of the avatarcam checkout."""
+    return Path(__file__).resolve().parents[2] / "models" / MODEL_FILE
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedMotionModel:
+    """A denoiser ready for inference, with where it came from and its training record."""
+
+    network: MotionDenoiser
+    path: Path
+    device: str
+    info: dict[str, object] = field(default_factory=dict)
+
+
+def load_motion_model(path: Path | None = None, device: str = "cpu") -> LoadedMotionModel:
+    """Load motion weights (default: the shipped `models/motion.pt`) onto `device`."""
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_file():
+        raise MotionModelError(
+            f"The motion model {str(path)!r} does not exist; pass --model with a weights file "
+            "or train one with `avatarcam train fit`."
+        )
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        network, info = model_from_payload(payload)
+    except Exception as err:  # torch raises many types for a damaged or foreign file
+        raise MotionModelError(
+            f"The motion model {str(path)!r} is damaged or not an avatarcam motion model; "
+            "train it again with `avatarcam train fit` or pass another --model."
+        ) from err
+    return LoadedMotionModel(network.to(device), path, device, info)
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """How the streamer trades delay, CPU and smoothness; frozen so a running stream keeps it."""
+
+    chunk_frames: int = 1  # motion frames sampled per model call: more saves CPU, adds 40 ms each
+    lookahead_frames: int = 1  # frames of audio after a frame before it is made (1 = 40 ms)
+    # Euler steps per chunk, 1 … 4. One step gives the model's expected motion: steady lips and
+    # head, but almost no blinks; more steps sample livelier motion that, with the shipped
+    # weights, drifts on long silences (see models/MODEL_CARD.md).
+    steps: int = 4
+    temperature: float = 0.5  # scale of the starting noise: 0 = the expected motion, 1 = sampled
+    context_frames: int | None = None  # past frames fed back; None = the model's receptive field
+
+    def __post_init__(self) -> None:
+        check_steps(self.steps)
+        if not 0.0 <= self.temperature <= 1.0:
+            raise ValueError(f"temperature must lie in 0 … 1, got {self.temperature}")
+        if self.chunk_frames < 1:
+            raise ValueError(f"chunk_frames must be ≥ 1, got {self.chunk_frames}")
+        if self.context_frames is not None and self.context_frames < 0:
+            raise ValueError(f"context_frames must be ≥ 0, got {self.context_frames}")
+
+
+@dataclass(frozen=True)
+class MotionFrame:
+    """One motion frame as the renderer takes it."""
+
+    time: float  # capture time of the last audio sample of this frame's 40 ms span
+    vector: Vector  # (NUM_FIELDS,) float32 motion, clamped to the fields' ranges
+    speech: bool  # the live VAD state the frame was made with
+
+
+def _as_field_vector(values: npt.ArrayLike, name: str) -> Vector:
+    """`values` as a finite (NUM_FIELDS,) float32 vector, else ValueError."""
+    vector = np.asarray(values, dtype=np.float32)
+    if vector.shape != (NUM_FIELDS,) or not np.all(np.isfinite(vector)):
+        raise ValueError(f"a preset {name} must be {NUM_FIELDS} finite values, got shape {vector.shape}")
+    return vector
+
+
+class MotionStreamer:
+    """Turns front-end steps into motion frames with the causal denoiser, chunk by chunk."""
+
+    def __init__(self, model: LoadedMotionModel, config: StreamConfig = StreamConfig(), seed: int = 0) -> None:
+        network = model.network
+        if config.lookahead_frames != network.config.lookahead_frames:
+            raise ValueError(
+                f"this model was trained with a lookahead of {network.config.lookahead_frames} "
+                f"frame(s); the stream asks for {config.lookahead_frames}"
+            )
+        self.model, self.config = model, config
+        self._net = network
+        self._context = network.config.context_frames if config.context_frames is None else config.context_frames
+        self._generator = torch.Generator().manual_seed(seed)
+        self._times = linear_schedule(config.steps)
+        self._rows = silence_features(FEATURE_LAG)  # log-mel rows from feature index -FEATURE_LAG
+        self._row_base = -FEATURE_LAG  # feature index of self._rows[0]
+        self._row_times = np.zeros(FEATURE_LAG)  # capture time after each row's window
+        self._vad_ends: list[float] = []
+        self._vad_states: list[float] = []
+        self._done = 0  # motion frames emitted so far
+        with torch.no_grad():
+            start = network.normalise(torch.from_numpy(neutral()).to(model.device))
+        self._history = start.expand(self._context, NUM_FIELDS).clone()
+        self._preset_target = torch.zeros(1, NUM_FIELDS, device=model.device)
+        self._preset_weight = torch.zeros(1, NUM_FIELDS, device=model.device)
+
+    @property
+    def frames_emitted(self) -> int:
+        """Motion frames produced so far."""
+        return self._done
+
+    def set_preset(self, target: npt.ArrayLike, weight: npt.ArrayLike) -> None:
+        """Condition the chunks from the next one on: `target` values, per-field `weight`
+        0 … 1 (0 leaves a field to the model). Easing between presets is the caller's."""
+        target_v, weight_v = _as_field_vector(target, "target"), _as_field_vector(weight, "weight")
+        if np.any(weight_v < 0.0) or np.any(weight_v > 1.0):
+            raise ValueError("preset weights must lie in 0 … 1")
+        device = self.model.device
+        self._preset_target = torch.from_numpy(target_v).to(device).unsqueeze(0)
+        self._preset_weight = torch.from_numpy(weight_v).to(device).unsqueeze(0)
+
+    def push(self, step: FrontendStep) -> list[MotionFrame]:
+        """Take one front-end step; return every motion frame its audio completed."""
+        self._append(step.features, step.feature_times)
+        self._vad_ends += [float(t) for t in step.vad_times]
+        self._vad_states += [1.0 if v.is_speech else 0.0 for v in step.vad]
+        return self._run(self._ready_frames(), whole_chunks=True)
+
+    def flush(self) -> list[MotionFrame]:
+        """At the end of a stream: make the frames whose audio is complete, their
+        lookahead read as silence."""
+        last = self._ready_frames()
+        pad = FEATURES_PER_MOTION_FRAME * self.config.lookahead_frames
+        last_time = float(self._row_times[-1])
+        self._append(silence_features(pad), last_time + FEATURE_PERIOD_S * np.arange(1, pad + 1))
+        return self._run(last, whole_chunks=False)
+
+    def _append(self, features: np.ndarray, times: npt.ArrayLike) -> None:
+        """Add log-mel rows and their capture times."""
+        rows = np.asarray(features, dtype=np.float32).reshape(-1, N_MELS)
+        self._rows = np.concatenate((self._rows, rows))
+        self._row_times = np.concatenate((self._row_times, np.asarray(times, dtype=np.float64)))
+
+    def _ready_frames(self) -> int:
+        """How many motion frames have all their audio (not counting lookahead)."""
+        return (self._row_base + len(self._rows) + FEATURE_LAG) // FEATURES_PER_MOTION_FRAME
+
+    def _run(self, complete: int, whole_chunks: bool) -> list[MotionFrame]:
+        """Sample chunks while their frames and lookahead are complete."""
+        lookahead = self.config.lookahead_frames
+        available = complete - lookahead if whole_chunks else complete
+        frames: list[MotionFrame] = []
+        while self._done < available:
+            size = min(self.config.chunk_frames, available - self._done)
+            if whole_chunks and size < self.config.chunk_frames:
+                break
+            frames += self._chunk(size)
+        self._forget()
+        return frames
+
+    def _frame_audio(self, first: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Features (count, FRAME_FEATURES), VAD (count,) and time stamps of frames
+        first … first + count - 1; frames before the stream are silence."""
+        before = min(count, max(0, -first))
+        start = (first + before) * FEATURES_PER_MOTION_FRAME - FEATURE_LAG - self._row_base
+        stop = start + (count - before) * FEATURES_PER_MOTION_FRAME
+        rows = np.concatenate((silence_features(before * FEATURES_PER_MOTION_FRAME), self._rows[start:stop]))
+        last_rows = np.arange(start, stop)[FEATURES_PER_MOTION_FRAME - 1 :: FEATURES_PER_MOTION_FRAME]
+        ends = np.concatenate((np.full(before, -np.inf), self._row_times[last_rows]))
+        vad = frame_vad(self._vad_ends, self._vad_states, ends)
+        return rows.reshape(count, FRAME_FEATURES), vad, ends + AUDIO_END_TO_SPAN_END_S
+
+    def _chunk(self, size: int) -> list[MotionFrame]:
+        """Sample the next `size` frames with the past frames as context."""
+        net, device = self._net, self.model.device
+        first = self._done - self._context
+        window = self._context + size
+        features, vad, times = self._frame_audio(first, window + self.config.lookahead_frames)
+        known = torch.zeros(1, window, device=device)
+        known[:, : self._context] = 1.0
+        mel = torch.from_numpy(features).to(device).unsqueeze(0)
+        flags = torch.from_numpy(vad).to(device).unsqueeze(0)
+        history = self._history.unsqueeze(0)
+        with torch.no_grad():
+            audio = net.encode_audio(mel, flags)
+            preset = net.encode_preset(self._preset_target, self._preset_weight)
+
+            def velocity(chunk: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+                x = torch.cat((history, chunk), dim=1)
+                return net.velocity(x, known, t, audio, preset)[:, self._context:]
+
+            generated = sample(velocity, (1, size, NUM_FIELDS), steps=self.config.steps,
+                               generator=self._generator, schedule=lambda _: self._times,
+                               temperature=self.config.temperature, device=device)
+            vectors = clamp(net.denormalise(generated[0]).cpu().numpy())
+            normalised = net.normalise(torch.from_numpy(vectors).to(device))
+        self._history = torch.cat((self._history, normalised))[-self._context:] if self._context else self._history
+        out = [MotionFrame(float(times[self._context + i]), vectors[i], bool(vad[self._context + i] > 0.5))
+               for i in range(size)]
+        self._done += size
+        return out
+
+    def _forget(self) -> None:
+        """Drop log-mel rows no future window needs."""
+        keep_from = (self._done - self._context) * FEATURES_PER_MOTION_FRAME - FEATURE_LAG
+        drop = max(0, keep_from - self._row_base)
+        if drop:
+            self._rows, self._row_times = self._rows[drop:], self._row_times[drop:]
+            self._row_base += drop
+        stale = int(np.searchsorted(self._vad_ends, self._row_times[0], side="right")) - 1
+        if stale > 0:
+            del self._vad_ends[:stale], self._vad_states[:stale]

@@ -1,0 +1,180 @@
+"""The motion denoiser, its sampler, weights files, ONNX export and the training step."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import pytest
+import soundfile
+import torch
+
+from avatarcam.cli.main import main
+from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
+from avatarcam.motion.onnx_export import INPUT_NAMES, example_inputs, export_onnx
+from avatarcam.motion.sampler import MAX_STEPS, early_dense_schedule, linear_schedule, sample
+from avatarcam.motion.space import NUM_FIELDS
+from avatarcam.motion.stream import MotionModelError, default_model_path, load_motion_model
+from avatarcam.train.fit import FitConfig, fit_model, log_path
+
+SMALL = ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1, 2))
+MAX_WEIGHTS_BYTES = 20 * 1024 * 1024
+ONNX_TOLERANCE = 1e-4
+
+
+def _inputs(model: MotionDenoiser, batch: int = 2, frames: int = 12) -> tuple[torch.Tensor, ...]:
+    """Random denoiser inputs for `batch` windows of `frames` frames."""
+    g = torch.Generator().manual_seed(0)
+    audio = frames + model.config.lookahead_frames
+    return (torch.randn(batch, frames, NUM_FIELDS, generator=g), torch.zeros(batch, frames),
+            torch.rand(batch, generator=g), torch.randn(batch, audio, model.config.frame_features, generator=g),
+            torch.ones(batch, audio), torch.zeros(batch, NUM_FIELDS), torch.zeros(batch, NUM_FIELDS))
+
+
+def _trained_like(config: ModelConfig = SMALL) -> MotionDenoiser:
+    """A model with random (non-zero) output weights, so outputs depend on every input."""
+    torch.manual_seed(0)
+    model = MotionDenoiser(config)
+    for parameter in model.parameters():
+        parameter.data.normal_(0.0, 0.2)
+    return model.eval()
+
+
+def test_output_shape_matches_window() -> None:
+    model = _trained_like()
+    with torch.no_grad():
+        velocity = model(*_inputs(model, batch=3, frames=10))
+    assert velocity.shape == (3, 10, NUM_FIELDS)
+
+
+def test_model_is_causal_with_its_lookahead() -> None:
+    model = _trained_like()
+    x, known, t, mel, vad, target, weight = _inputs(model, batch=1, frames=12)
+    with torch.no_grad():
+        base = model(x, known, t, mel, vad, target, weight)
+        later_motion = x.clone()
+        later_motion[:, 8:] += 1.0
+        moved = model(later_motion, known, t, mel, vad, target, weight)
+        later_audio = mel.clone()
+        later_audio[:, 8:] += 1.0  # audio frame 8 is lookahead of motion frame 7 (lookahead 1)
+        heard = model(x, known, t, later_audio, vad, target, weight)
+    assert torch.equal(base[:, :8], moved[:, :8]) and not torch.equal(base[:, 8:], moved[:, 8:])
+    assert torch.equal(base[:, :7], heard[:, :7]) and not torch.equal(base[:, 7], heard[:, 7])
+
+
+def test_sampler_is_deterministic_per_seed_for_every_step_count() -> None:
+    model = _trained_like()
+    x, known, _, mel, vad, target, weight = _inputs(model, batch=1, frames=6)
+    known[:, :4] = 1.0
+    audio, preset = model.encode_audio(mel, vad), model.encode_preset(target, weight)
+
+    def velocity(chunk: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return model.velocity(torch.cat((x[:, :4], chunk), dim=1), known, t, audio, preset)[:, 4:]
+
+    def run(seed: int, steps: int, seen: list[int] | None = None) -> torch.Tensor:
+        callback = (lambda i, t, xs: seen.append(i)) if seen is not None else None
+        with torch.no_grad():
+            return sample(velocity, (1, 2, NUM_FIELDS), steps=steps,
+                          generator=torch.Generator().manual_seed(seed), callback=callback)
+
+    for steps in range(1, MAX_STEPS + 1):
+        seen: list[int] = []
+        first = run(7, steps, seen)
+        assert seen == list(range(steps))
+        assert torch.equal(first, run(7, steps)) and not torch.equal(first, run(8, steps))
+        assert torch.isfinite(first).all()
+    with pytest.raises(ValueError):
+        run(7, MAX_STEPS + 1)
+
+
+def test_schedules_run_from_noise_to_data() -> None:
+    for schedule in (linear_schedule, early_dense_schedule):
+        times = schedule(3)
+        assert times[0] == 0.0 and times[-1] == 1.0 and torch.all(torch.diff(times) > 0)
+
+
+def test_weights_file_round_trip(tmp_path: Path) -> None:
+    model = _trained_like()
+    path = tmp_path / "m.pt"
+    torch.save(weights_payload(model, {"note": "test"}), path)
+    loaded = load_motion_model(path)
+    inputs = _inputs(model)
+    with torch.no_grad():
+        assert torch.equal(model(*inputs), loaded.network(*inputs))
+    assert loaded.info == {"note": "test"} and loaded.network.config == SMALL
+
+
+def test_shipped_weights_load_and_are_small() -> None:
+    path = default_model_path()
+    assert path.stat().st_size <= MAX_WEIGHTS_BYTES
+    model = load_motion_model()
+    assert model.network.config.lookahead_frames * 40 <= 40  # ms of lookahead by default
+    assert torch.all(model.network.motion_std > 0)
+
+
+def test_onnx_step_matches_torch(tmp_path: Path) -> None:
+    model = load_motion_model().network
+    path = export_onnx(model, tmp_path / "step.onnx", chunk_frames=2)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    inputs = example_inputs(model, chunk_frames=2, seed=5)
+    with torch.no_grad():
+        expected = model(*inputs).numpy()
+    got = session.run(None, {name: value.numpy() for name, value in zip(INPUT_NAMES, inputs)})[0]
+    assert got.shape == expected.shape
+    assert float(np.abs(got - expected).max()) <= ONNX_TOLERANCE
+
+
+@pytest.mark.parametrize("content", [None, b"not a model", b""])
+def test_bad_model_path_is_one_clear_sentence(tmp_path: Path, content: bytes | None,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "motion.pt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(MotionModelError):
+        load_motion_model(path)
+    audio = tmp_path / "a.wav"
+    soundfile.write(str(audio), np.zeros(8000, np.float32), 16000)
+    code = main(["motion", str(audio), "--out", str(tmp_path / "o.csv"), "--model", str(path)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1
+    assert lines[0].startswith("avatarcam: error: The motion model") and "avatarcam train fit" in lines[0]
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A corpus of a few items, made with the real generator."""
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed; run install/system-packages.sh")
+    out = tmp_path_factory.mktemp("corpus")
+    assert main(["train", "data", "--out", str(out), "--hours", "0.03", "--seed", "3", "--workers", "1"]) == 0
+    return out
+
+
+def _fit(corpus: Path, out: Path, steps: int) -> dict[str, object]:
+    """A short training run of the small model."""
+    config = FitConfig(steps=steps, batch=16, chunk_span=4, lr=5e-3, warmup=10, log_every=20,
+                       eval_every=100, eval_batches=2, ema=0.9)
+    return fit_model(corpus, out, config, SMALL, echo=lambda _: None)
+
+
+def test_fit_runs_and_the_loss_falls(tiny_corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "motion.pt"
+    record = _fit(tiny_corpus, out, steps=200)
+    losses = [entry["loss"] for entry in record["losses"]]
+    assert len(losses) == 10 and np.mean(losses[-3:]) < 0.92 * np.mean(losses[:3])
+    assert json.loads(log_path(out).read_text())["final"]["steps"] == 200
+    assert (tiny_corpus / "motion_features.npz").exists()
+    assert load_motion_model(out).network.config == SMALL
+
+
+def test_fit_is_reproducible(tiny_corpus: Path, tmp_path: Path) -> None:
+    _fit(tiny_corpus, tmp_path / "a.pt", steps=20)
+    _fit(tiny_corpus, tmp_path / "b.pt", steps=20)
+    first, second = (load_motion_model(tmp_path / name).network.state_dict() for name in ("a.pt", "b.pt"))
+    assert all(torch.equal(first[key], second[key]) for key in first)

@@ -1,0 +1,209 @@
+"""The streaming motion path: timing of frames, chunk seams, idle on silence, presets, the
+offline dump and its CLI, all through the real front end and the shipped weights."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from avatarcam.audio.chunk import AudioChunk
+from avatarcam.audio.file_source import FileSource
+from avatarcam.audio.frontend import AudioFrontend
+from avatarcam.cli.main import main
+from avatarcam.constants import MOTION_FPS, SAMPLE_RATE, SAMPLES_PER_MOTION_FRAME
+from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
+from avatarcam.motion.motion_io import read_csv
+from avatarcam.motion.offline import motion_for_file
+from avatarcam.motion.quality import IdleFigures, frame_jumps, idle_figures, seam_figures
+from avatarcam.motion.space import FIELD_NAMES, index_of
+from avatarcam.motion.stream import LoadedMotionModel, MotionStreamer, StreamConfig, load_motion_model
+from avatarcam.train.espeak_synth import engine
+from avatarcam.train.phonemes import BILABIALS
+from avatarcam.train.speech import Style
+
+REAL_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-speech"
+SMILE_SENTENCE = "My mom bought a big map, maybe probably by the pub."
+
+
+def _room_noise(seconds: float, seed: int = 0) -> np.ndarray:
+    """Quiet room tone: low-passed noise near -60 dBFS and a faint mains hum."""
+    rng = np.random.default_rng(seed)
+    count = int(seconds * SAMPLE_RATE)
+    noise = np.convolve(rng.standard_normal(count), np.ones(8) / 8.0, mode="same") * 0.003
+    hum = 0.0005 * np.sin(2 * np.pi * 50.0 * np.arange(count) / SAMPLE_RATE)
+    return (noise + hum).astype(np.float32)
+
+
+def _write(path: Path, samples: np.ndarray) -> Path:
+    soundfile.write(str(path), samples, SAMPLE_RATE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def random_model(tmp_path_factory: pytest.TempPathFactory) -> LoadedMotionModel:
+    """A small untrained-but-random model: the mechanics do not depend on training."""
+    torch.manual_seed(0)
+    network = MotionDenoiser(ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1,)))
+    for parameter in network.parameters():
+        parameter.data.normal_(0.0, 0.1)
+    path = tmp_path_factory.mktemp("model") / "random.pt"
+    torch.save(weights_payload(network, {}), path)
+    return load_motion_model(path)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LoadedMotionModel:
+    return load_motion_model()
+
+
+def test_frames_carry_span_end_times_and_wait_only_for_the_lookahead(random_model: LoadedMotionModel) -> None:
+    start = 100.0
+    frontend = AudioFrontend(SAMPLE_RATE)
+    streamer = MotionStreamer(random_model, StreamConfig(chunk_frames=1))
+    samples = _room_noise(2.0)
+    block = SAMPLE_RATE // 100
+    emitted = []
+    for i in range(0, len(samples), block):
+        chunk = AudioChunk(samples[i : i + block], SAMPLE_RATE, start + i / SAMPLE_RATE)
+        for frame in streamer.push(frontend.process(chunk)):
+            emitted.append((frame, chunk.end_time))
+    assert len(emitted) == 2.0 * MOTION_FPS - 1  # the last frame waits for its lookahead
+    for k, (frame, arrived) in enumerate(emitted):
+        assert frame.time == pytest.approx(start + (k + 1) / MOTION_FPS, abs=1e-9)
+        assert 0.0 <= arrived - frame.time <= 0.040 + 1e-9  # lookahead of one 40 ms frame
+        assert frame.vector.shape == (len(FIELD_NAMES),) and frame.vector.dtype == np.float32
+    assert [f.time for f in streamer.flush()] == pytest.approx([start + 2.0])
+
+
+def test_offline_track_has_one_frame_per_span(random_model: LoadedMotionModel, tmp_path: Path) -> None:
+    frames = 37
+    audio = _write(tmp_path / "a.wav", _room_noise(frames * SAMPLES_PER_MOTION_FRAME / SAMPLE_RATE))
+    result = motion_for_file(audio, model_path=random_model.path, config=StreamConfig(chunk_frames=3, steps=1))
+    assert len(result.track.times) == frames == len(result.vad)
+    assert np.allclose(result.track.times, np.arange(frames) / MOTION_FPS)
+    again = motion_for_file(audio, model_path=random_model.path, config=StreamConfig(chunk_frames=3, steps=1))
+    assert np.array_equal(result.track.frames, again.track.frames)
+
+
+def test_stream_settings_are_checked(random_model: LoadedMotionModel) -> None:
+    with pytest.raises(ValueError):
+        StreamConfig(steps=5)
+    with pytest.raises(ValueError):
+        StreamConfig(chunk_frames=0)
+    with pytest.raises(ValueError):
+        MotionStreamer(random_model, StreamConfig(lookahead_frames=2))
+    streamer = MotionStreamer(random_model)
+    with pytest.raises(ValueError):
+        streamer.set_preset(np.zeros(len(FIELD_NAMES)), np.full(len(FIELD_NAMES), 1.5))
+    with pytest.raises(ValueError):
+        streamer.set_preset(np.zeros(3), np.zeros(3))
+
+
+def _real_clips() -> list[Path]:
+    clips = sorted(REAL_SPEECH.glob("*.wav"))
+    if not clips:
+        pytest.skip(f"no real speech in {REAL_SPEECH}")
+    return clips
+
+
+def test_chunks_join_without_seams_on_real_speech(shipped: LoadedMotionModel) -> None:
+    chunk = 4
+    scale = shipped.network.motion_std.numpy()
+    jumps = [frame_jumps(motion_for_file(clip, seed=seed, config=StreamConfig(chunk_frames=chunk)).track.frames, scale)
+             for clip in _real_clips() for seed in (0, 1)]
+    seams = seam_figures(jumps, chunk)
+    assert seams.border_p99 <= 1.5 * seams.within_p99
+    assert seams.border_mean <= 1.5 * seams.within_mean
+
+
+def test_real_speech_moves_the_mouth(shipped: LoadedMotionModel) -> None:
+    result = motion_for_file(_real_clips()[0])
+    jaw = result.track.frames[:, index_of("jaw_open")]
+    assert result.vad.mean() > 0.5
+    assert jaw.max() > 0.3 and np.mean(jaw[result.vad > 0] > 0.1) > 0.3
+
+
+def _idle(seconds: float, folder: Path) -> np.ndarray:
+    audio = _write(folder / "room.wav", _room_noise(seconds, seed=1))
+    result = motion_for_file(audio)
+    assert not result.vad.any()
+    return result.track.frames
+
+
+def test_idle_on_room_noise_keeps_the_mouth_closed_and_the_head_alive(shipped: LoadedMotionModel, tmp_path: Path) -> None:
+    figures = idle_figures(_idle(20.0, tmp_path))
+    assert figures.jaw_closed_share >= 0.98
+    assert max(figures.sway_std_deg.values()) > 0.1  # the head is not frozen
+    assert max(figures.sway_std_deg.values()) < 5.0  # nor swinging about
+
+
+@pytest.fixture(scope="module")
+def two_minutes_idle(shipped: LoadedMotionModel, tmp_path_factory: pytest.TempPathFactory) -> IdleFigures:
+    return idle_figures(_idle(120.0, tmp_path_factory.mktemp("idle")))
+
+
+@pytest.mark.slow
+def test_two_minutes_of_idle_stay_closed_alive_and_unlooped(two_minutes_idle: IdleFigures) -> None:
+    assert two_minutes_idle.jaw_closed_share >= 0.98
+    assert 0.1 < max(two_minutes_idle.sway_std_deg.values()) < 5.0
+    assert two_minutes_idle.breathing_ty_std > 0.0005
+    assert two_minutes_idle.loop_autocorrelation < 0.8
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the shipped weights at the default 1 step blink about 1.5 times "
+                   "a minute on silence; more steps blink but drift (models/MODEL_CARD.md)")
+def test_two_minutes_of_idle_blink_at_a_human_rate(two_minutes_idle: IdleFigures) -> None:
+    assert 8.0 <= two_minutes_idle.blinks_per_minute <= 20.0
+    assert all(0.1 <= d <= 0.3 for d in two_minutes_idle.blink_durations_s)
+
+
+def _espeak_sentence(tmp_path: Path) -> tuple[Path, list[tuple[float, float]]]:
+    """An espeak-ng sentence and the (start, end) of its m/b/p phones."""
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed; run install/system-packages.sh")
+    spoken = engine().speak(SMILE_SENTENCE, "en-us", Style(rate_wpm=150, pitch=0.5, loudness=0.8))
+    pad = np.zeros(SAMPLE_RATE // 2, np.float32)
+    audio = _write(tmp_path / "smile.wav", np.concatenate((pad, spoken.samples, pad)))
+    offset = len(pad) / SAMPLE_RATE
+    return audio, [(p.start + offset, p.end + offset) for p in spoken.phones if p.name in BILABIALS]
+
+
+def test_smile_preset_keeps_lip_closures(shipped: LoadedMotionModel, tmp_path: Path) -> None:
+    audio, closures = _espeak_sentence(tmp_path)
+    target = np.zeros(len(FIELD_NAMES), np.float32)
+    weight = np.zeros(len(FIELD_NAMES), np.float32)
+    target[index_of("smile")], weight[index_of("smile")] = 1.0, 1.0
+    streamer = MotionStreamer(shipped)
+    streamer.set_preset(target, weight)
+    source = FileSource(audio)
+    frontend = AudioFrontend(source.rate)
+    frames = []
+    while (chunk := source.read()) is not None:
+        frames += streamer.push(frontend.process(chunk))
+    frames += streamer.push(frontend.flush()) + streamer.flush()
+    motion = np.stack([f.vector for f in frames])
+    times = np.arange(len(motion)) / MOTION_FPS
+    assert np.median(motion[:, index_of("smile")]) > 0.7
+    jaw = motion[:, index_of("jaw_open")]
+    closed = [jaw[(times >= start - 0.02) & (times <= end + 0.02)].min() for start, end in closures]
+    assert len(closed) >= 5
+    assert np.mean(np.array(closed) < 0.1) >= 0.8
+
+
+def test_motion_cli_writes_every_column(tmp_path: Path) -> None:
+    audio = _write(tmp_path / "room.wav", _room_noise(1.0))
+    out = tmp_path / "motion.csv"
+    assert main(["motion", str(audio), "--out", str(out)]) == 0
+    header = out.read_text().splitlines()[0].split(",")
+    assert header == ["t", *FIELD_NAMES, "vad"]
+    track, extras = read_csv(out)
+    assert len(track.times) == MOTION_FPS and set(np.unique(extras["vad"])) <= {0.0, 1.0}
+    assert main(["motion", str(audio), "--out", str(out), "--fps", "30", "--seed", "3"]) == 0
+    track, _ = read_csv(out)
+    assert np.allclose(np.diff(track.times), 1 / 30)
