@@ -4,8 +4,9 @@ Every time the front end has delivered the audio of `chunk_frames` more motion f
 their lookahead), the streamer samples those frames with the denoiser, the frames it already
 produced fixed as context, so chunks join without seams. The live VAD state is part of the
 model's input, which is how it settles into idle motion on silence and back out of it.
-Each frame is stamped with the capture time of the last audio sample of its 40 ms span, so
-the engine can measure microphone-to-frame latency.
+Each frame is stamped with the capture-clock instant it depicts — the start of its 40 ms
+span, the instant its training target was sampled at (`train/targets.py`) — so the engine
+measures microphone-to-frame latency from the sound the face shows, not from a later one.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import numpy.typing as npt
 import torch
 
 from avatarcam.audio.frontend import FrontendStep
-from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
+from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, MOTION_FPS, N_MELS, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.framing import AUDIO_END_TO_SPAN_END_S, frame_vad, silence_features
 from avatarcam.motion.model import FEATURE_LAG, FRAME_FEATURES, MotionDenoiser, model_from_payload
 from avatarcam.motion.sampler import check_steps, linear_schedule, sample
 from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
 
+FRAME_S = 1.0 / MOTION_FPS  # one motion frame
 MODEL_FILE = "motion.pt"
 FEATURE_PERIOD_S = HOP_LENGTH / SAMPLE_RATE
 
@@ -94,7 +96,7 @@ class StreamConfig:
 class MotionFrame:
     """One motion frame as the renderer takes it."""
 
-    time: float  # capture time of the last audio sample of this frame's 40 ms span
+    time: float  # capture-clock instant the frame depicts: the start of its 40 ms span
     vector: Vector  # (NUM_FIELDS,) float32 motion, clamped to the fields' ranges
     speech: bool  # the live VAD state the frame was made with
 
@@ -198,7 +200,7 @@ class MotionStreamer:
         last_rows = np.arange(start, stop)[FEATURES_PER_MOTION_FRAME - 1 :: FEATURES_PER_MOTION_FRAME]
         ends = np.concatenate((np.full(before, -np.inf), self._row_times[last_rows]))
         vad = frame_vad(self._vad_ends, self._vad_states, ends)
-        return rows.reshape(count, FRAME_FEATURES), vad, ends + AUDIO_END_TO_SPAN_END_S
+        return rows.reshape(count, FRAME_FEATURES), vad, ends + AUDIO_END_TO_SPAN_END_S - FRAME_S
 
     def _chunk(self, size: int) -> list[MotionFrame]:
         """Sample the next `size` frames with the past frames as context."""
