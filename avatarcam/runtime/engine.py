@@ -3,12 +3,15 @@
 Two worker threads with nothing queued between them but a small window of timestamped
 motion frames:
 
-- the audio thread reads the source, runs the front end and the motion streamer, and
+- the audio thread reads the source, runs the front end (resampling, VAD, features) and
   passes the audio on (recording, delayed virtual microphone); when the source has
   nothing (a microphone unplugged, a file at its end) it feeds silence on the capture
   clock, so the avatar keeps idling instead of freezing;
-- the render thread ticks at the output rate, asks the playback clock which capture
-  instant to show, renders the motion interpolated to it and hands the frame to the sinks.
+- the render thread ticks at the output rate: it runs the motion model over the features
+  that arrived since the last tick (both torch users on one thread: on two cores, two
+  threads calling torch at once slowed each other three- to fourfold), asks the playback
+  clock which capture instant to show, renders the motion interpolated to it and hands
+  the frame to the sinks.
   A tick that comes too late is skipped and counted, never queued.
 
 Every frame carries the capture time of the audio it shows, so latency is measured.
@@ -17,8 +20,10 @@ Every frame carries the capture time of the audio it shows, so latency is measur
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,7 +31,7 @@ from typing import Protocol
 import numpy as np
 
 from avatarcam.audio.chunk import AudioChunk
-from avatarcam.audio.frontend import AudioFrontend
+from avatarcam.audio.frontend import AudioFrontend, FrontendStep
 from avatarcam.audio.source import AudioSource
 from avatarcam.constants import REOPEN_BACKOFF_MAX_S, REOPEN_BACKOFF_START_S, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
@@ -45,6 +50,10 @@ SOURCE_SILENT_S = 0.25  # no audio for this long: the source is gone or done; fe
 MIN_PLAYBACK_DELAY_S = 0.0
 MAX_PLAYBACK_DELAY_S = 0.3
 STATUS_EVERY_S = 0.5  # how often the overlay's figures are refreshed
+# The render thread runs hundreds of small torch operations per frame, each releasing and
+# retaking the GIL; with the audio thread busy in Python, every retake can wait a whole
+# switch interval (5 ms by default). A short interval keeps the render thread's waits short.
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 class Streamer(Protocol):
@@ -100,6 +109,7 @@ class Engine:
         self.filler = SilenceFiller(SAMPLE_RATE)
         self.rest_motion = np.asarray(rest_motion, np.float32)
         self.audio_taps = [sinks.send_audio, *audio_taps]
+        self.steps: deque[FrontendStep] = deque()  # audio thread → render thread, drained every tick
         self.stop_event = threading.Event()
         self.source_ended_at: float | None = None
         self.source_open = False
@@ -148,21 +158,28 @@ class Engine:
                     self._feed(silent)
 
     def _feed(self, chunk: AudioChunk) -> None:
-        """One block through the front end and the motion model; audio on to the taps."""
-        state = self.controls.state(time.monotonic()) if self.controls else None
+        """One block through the front end; its features queued for the motion model, the
+        audio on to the taps."""
         heard = chunk
-        if state is not None:
-            self.streamer.set_preset(state.target, state.weight)
-            if state.muted:
-                heard = AudioChunk(np.zeros_like(chunk.samples), chunk.rate, chunk.start_time)
+        if self.controls is not None and self.controls.state(time.monotonic()).muted:
+            heard = AudioChunk(np.zeros_like(chunk.samples), chunk.rate, chunk.start_time)
         if self.frontend is None or self.frontend.in_rate != chunk.rate:
             self.frontend = AudioFrontend(chunk.rate)  # first audio, or silence ↔ microphone
         step = self.frontend.process(heard)
         self._speaking = step.speech
-        for frame in self.streamer.push(step):
-            self.buffer.add(frame.time, frame.vector, frame.speech)
+        self.steps.append(step)
         for tap in self.audio_taps:
             tap(chunk)
+
+    def _advance_motion(self, now: float) -> None:
+        """Run the motion model over every queued front-end step (on the render thread, so
+        the two torch users never compete for the cores)."""
+        if self.controls is not None:
+            state = self.controls.state(now)
+            self.streamer.set_preset(state.target, state.weight)
+        while self.steps:
+            for frame in self.streamer.push(self.steps.popleft()):
+                self.buffer.add(frame.time, frame.vector, frame.speech)
 
     # --- render thread ------------------------------------------------------------------
     def _render_loop(self) -> None:
@@ -175,6 +192,7 @@ class Engine:
             if now < next_tick:
                 time.sleep(next_tick - now)
                 now = time.monotonic()
+            self._advance_motion(now)
             state = self.controls.state(now) if self.controls else None
             frozen = bool(state and state.frozen)
             self.clock.observe(now, self.buffer.newest_time)
@@ -233,6 +251,7 @@ class Engine:
     def run(self) -> RunStats:
         """Run until the duration, the end of the source or Ctrl-C/SIGTERM, then stop the
         threads and the source (the caller closes the sinks). Returns the measurements."""
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self.stats = RunStats()
         threads = [threading.Thread(target=self._guarded(loop), name=name, daemon=True)
                    for name, loop in (("avatarcam-audio", self._audio_loop),

@@ -13,8 +13,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from avatarcam.audio.capture import MicrophoneSource
 from avatarcam.audio.file_source import FileSource
 from avatarcam.audio.source import AudioSource
@@ -128,7 +126,6 @@ def _delayed_voice(request: RunRequest, stack: ExitStack) -> DelayedVoice | None
 
 def run_session(request: RunRequest) -> RunStats:
     """Open everything `request` names, run the engine, close everything; the figures."""
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     size = output_size(request.size)
     with ExitStack() as stack, stop_signals_interrupt():
         avatar = _avatar(request)

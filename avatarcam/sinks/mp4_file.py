@@ -30,7 +30,7 @@ from avatarcam.sinks.sink import SinkUnavailableError
 log = logging.getLogger(__name__)
 
 FFMPEG_FIX = "run install/system-packages.sh (Debian/Ubuntu: `sudo apt install ffmpeg`)"
-X264_PRESET = "veryfast"  # keeps up with 1280x720 at 30 fps on one laptop core
+X264_PRESET = "ultrafast"  # leaves the cores to the renderer while recording live; bigger files
 X264_CRF = 20  # visually clean talking heads at a few Mbit/s
 AAC_BITRATE = "128k"
 QUEUE_SECONDS = 1.0  # frames held for a slow encoder before some are repeated instead
