@@ -32,8 +32,9 @@ FPS = 30.0
 SIZE = (512, 512)
 # Loose bounds: these tests check that the loop runs, measures and survives faults on a busy
 # 2-core test machine; its speed is measured by `avatarcam bench e2e` (docs/benchmarks.md).
-MIN_RATE_SHARE = 0.4  # of the output frames a run of that length should hand over
+MIN_RATE_SHARE = 0.25  # of the output frames a run of that length should hand over
 MAX_LATENCY_MS = 500.0
+STATUS_FRAMES = 60  # frames behind the engine's latency figure (Engine._status)
 
 pytestmark = pytest.mark.skipif(not default_model_path().exists(),
                                 reason="the motion model weights (models/motion.pt) are not there")
@@ -181,8 +182,7 @@ def test_delayed_voice_follows_the_measured_latency(pulse, avatar: Avatar, speec
             stats = engine.run()
         finally:
             voice.close()
-    times = np.asarray(stats.frame_times)
-    recent = np.asarray(stats.latencies_s)[times >= times[-1] - 2.0]
+    recent = np.asarray(stats.latencies_s[-STATUS_FRAMES:])  # the window the engine reports
     offset_ms = (voice.delay_s - float(np.median(recent))) * 1000.0
     print(f"voice delay {voice.delay_s * 1000:.1f} ms, frame latency p50 {np.median(recent) * 1000:.1f} ms, "
           f"offset {offset_ms:+.1f} ms")

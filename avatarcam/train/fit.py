@@ -28,7 +28,7 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from avatarcam.audio.features import log_mel
-from avatarcam.constants import MOTION_FPS, SAMPLES_PER_MOTION_FRAME
+from avatarcam.constants import SAMPLES_PER_MOTION_FRAME
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.framing import file_vad, frame_features
 from avatarcam.motion.model import SILENCE_FEATURE, ModelConfig, MotionDenoiser, weights_payload
