@@ -23,7 +23,7 @@ from avatarcam.motion.stream import MotionStreamer, StreamConfig, default_model_
 from avatarcam.render.avatar import Avatar, prepare_avatar
 from avatarcam.render.backends import open_renderer
 from avatarcam.render.default_portrait import write_default_portrait
-from avatarcam.runtime.engine import Engine, EngineOptions
+from avatarcam.runtime.engine import MAX_PLAYBACK_DELAY_S, Engine, EngineOptions
 from avatarcam.sinks.camera_backends import list_camera_backends
 from avatarcam.sinks.sink import open_sinks
 from tests.conftest import REPO_ROOT
@@ -126,8 +126,10 @@ class SlowRenderer:
     def __init__(self, inner) -> None:
         self.inner = inner
 
+    EXTRA_S = 0.06
+
     def render(self, motion: np.ndarray) -> np.ndarray:
-        time.sleep(0.06)
+        time.sleep(self.EXTRA_S)
         return self.inner.render(motion)
 
 
@@ -140,8 +142,8 @@ def test_slow_renderer_drops_frames_without_growing_latency(avatar: Avatar, spee
     print(summary)
     assert summary["drops"] > 0.3 * 3.0 * FPS
     latency = np.asarray(stats.latencies_s)
-    half = len(latency) // 2
-    assert np.median(latency[half:]) < np.median(latency[:half]) + 0.05  # no queue builds up
+    # No queue builds up: latency stays within the playback delay's cap plus a few slow frames.
+    assert latency[len(latency) // 2:].max() < MAX_PLAYBACK_DELAY_S + 3 * SlowRenderer.EXTRA_S + 0.1
 
 
 def test_sigterm_closes_the_run_and_finishes_the_mp4(avatar_dir: Path, speech: Path, tmp_path: Path) -> None:
