@@ -6,18 +6,14 @@ those fields override the motion model, and how long it takes to ease in.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from avatarcam.control.toml_file import read_toml
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.space import FIELD_NAMES, FIELDS, index_of
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 PRESET_KEYS = ("description", "values", "strength", "transition_ms")
 # Below this (two and a half 40 ms motion frames) easing in would look like a jump.
@@ -75,12 +71,7 @@ def _preset(path: Path, name: str, raw: object) -> Preset:
 
 def load_presets(path: Path) -> dict[str, Preset]:
     """Every preset in the TOML file at `path`, by name."""
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PresetError(f"The presets file {path} does not exist; check [presets] file in your settings.") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise PresetError(f"The presets file {path} is not valid TOML ({err}); fix that line.") from None
+    raw = read_toml(path, f"The presets file {path}", "check [presets] file in your settings.", PresetError)
     if not raw:
         raise PresetError(f"The presets file {path} defines no preset; add at least one [name] table.")
     return {name: _preset(Path(path), name, table) for name, table in raw.items()}

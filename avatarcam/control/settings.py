@@ -7,18 +7,14 @@ a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from avatarcam.audio.vad import VadConfig
+from avatarcam.control.toml_file import read_toml
 from avatarcam.errors import AvatarcamError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 
 DEFAULT_PRESETS = Path(__file__).resolve().parents[2] / "configs" / "presets.toml"
@@ -72,12 +68,7 @@ def load_settings(path: Path | None) -> Settings:
     """Settings from `path`, or the defaults when `path` is None."""
     if path is None:
         return Settings()
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise SettingsError(f"The settings file {str(path)!r} does not exist; check the path.") from err
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SettingsError(f"The settings file {str(path)!r} is not valid TOML ({err}); fix that line.") from err
+    raw = read_toml(path, f"The settings file {str(path)!r}", "check the path.", SettingsError)
     sections = {f.name: f.type for f in dataclasses.fields(Settings)}
     unknown = sorted(set(raw) - set(sections))
     if unknown:
