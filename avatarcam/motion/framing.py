@@ -18,7 +18,6 @@ from avatarcam.constants import (
     HOP_LENGTH,
     N_MELS,
     SAMPLE_RATE,
-    SAMPLES_PER_MOTION_FRAME,
     WIN_LENGTH,
 )
 from avatarcam.motion.model import FEATURE_LAG, FRAME_FEATURES, SILENCE_FEATURE
@@ -37,9 +36,9 @@ def audio_end_sample(frame: int) -> int:
     return last * HOP_LENGTH + WIN_LENGTH
 
 
-# How long after its span ends a frame's time stamp lies before its audio is complete
-# (negative: the last window ends this many seconds before the span does).
-AUDIO_END_TO_SPAN_END_S = (SAMPLES_PER_MOTION_FRAME - audio_end_sample(0)) / SAMPLE_RATE
+# From the end of a frame's audio back to the instant the frame depicts (the start of its
+# span, where its training target is sampled): a frame's time stamp is its audio's end plus this.
+AUDIO_END_TO_FRAME_INSTANT_S = -audio_end_sample(0) / SAMPLE_RATE
 
 
 def silence_features(count: int) -> Floats:

@@ -19,14 +19,13 @@ import numpy.typing as npt
 import torch
 
 from avatarcam.audio.frontend import FrontendStep
-from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, MOTION_FPS, N_MELS, SAMPLE_RATE
+from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
-from avatarcam.motion.framing import AUDIO_END_TO_SPAN_END_S, frame_vad, silence_features
+from avatarcam.motion.framing import AUDIO_END_TO_FRAME_INSTANT_S, frame_vad, silence_features
 from avatarcam.motion.model import FEATURE_LAG, FRAME_FEATURES, MotionDenoiser, model_from_payload
 from avatarcam.motion.sampler import check_steps, linear_schedule, sample
 from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
 
-FRAME_S = 1.0 / MOTION_FPS  # one motion frame
 MODEL_FILE = "motion.pt"
 FEATURE_PERIOD_S = HOP_LENGTH / SAMPLE_RATE
 
@@ -200,7 +199,7 @@ class MotionStreamer:
         last_rows = np.arange(start, stop)[FEATURES_PER_MOTION_FRAME - 1 :: FEATURES_PER_MOTION_FRAME]
         ends = np.concatenate((np.full(before, -np.inf), self._row_times[last_rows]))
         vad = frame_vad(self._vad_ends, self._vad_states, ends)
-        return rows.reshape(count, FRAME_FEATURES), vad, ends + AUDIO_END_TO_SPAN_END_S - FRAME_S
+        return rows.reshape(count, FRAME_FEATURES), vad, ends + AUDIO_END_TO_FRAME_INSTANT_S
 
     def _chunk(self, size: int) -> list[MotionFrame]:
         """Sample the next `size` frames with the past frames as context."""
