@@ -23,7 +23,7 @@ from avatarcam.motion.stream import MotionStreamer, StreamConfig, default_model_
 from avatarcam.render.avatar import Avatar, prepare_avatar
 from avatarcam.render.backends import open_renderer
 from avatarcam.render.default_portrait import write_default_portrait
-from avatarcam.runtime.engine import MAX_PLAYBACK_DELAY_S, Engine, EngineOptions
+from avatarcam.runtime.engine import MAX_PLAYBACK_DELAY_S, STATUS_FRAMES, Engine, EngineOptions
 from avatarcam.sinks.camera_backends import list_camera_backends
 from avatarcam.sinks.sink import open_sinks
 from tests.conftest import REPO_ROOT
@@ -34,7 +34,6 @@ SIZE = (512, 512)
 # 2-core test machine; its speed is measured by `avatarcam bench e2e` (docs/benchmarks.md).
 MIN_RATE_SHARE = 0.25  # of the output frames a run of that length should hand over
 MAX_LATENCY_MS = 500.0
-STATUS_FRAMES = 60  # frames behind the engine's latency figure (Engine._status)
 
 pytestmark = pytest.mark.skipif(not default_model_path().exists(),
                                 reason="the motion model weights (models/motion.pt) are not there")

@@ -50,6 +50,7 @@ SOURCE_SILENT_S = 0.25  # no audio for this long: the source is gone or done; fe
 MIN_PLAYBACK_DELAY_S = 0.0
 MAX_PLAYBACK_DELAY_S = 0.3
 STATUS_EVERY_S = 0.5  # how often the overlay's figures are refreshed
+STATUS_FRAMES = 60  # the overlay's fps and latency (and the auto voice delay) cover these frames
 # The render thread runs hundreds of small torch operations per frame, each releasing and
 # retaking the GIL; with the audio thread busy in Python, every retake can wait a whole
 # switch interval (5 ms by default). A short interval keeps the render thread's waits short.
@@ -112,7 +113,6 @@ class Engine:
         self.steps: deque[FrontendStep] = deque()  # audio thread → render thread, drained every tick
         self.stop_event = threading.Event()
         self.source_ended_at: float | None = None
-        self.source_open = False
         self.errors: list[BaseException] = []
         self._speaking = False
 
@@ -125,7 +125,6 @@ class Engine:
         while not self.stop_event.is_set():
             try:
                 self.source.start()
-                self.source_open = True
                 if warned:
                     log.info("The microphone is there now; the avatar listens again.")
                 return
@@ -171,11 +170,11 @@ class Engine:
         for tap in self.audio_taps:
             tap(chunk)
 
-    def _advance_motion(self, now: float) -> None:
-        """Run the motion model over every queued front-end step (on the render thread, so
-        the two torch users never compete for the cores)."""
-        if self.controls is not None:
-            state = self.controls.state(now)
+    def _advance_motion(self, state: ControlState | None) -> None:
+        """Run the motion model over every queued front-end step, conditioned on the
+        controls' `state` (on the render thread, so the two torch users never compete for
+        the cores)."""
+        if state is not None:
             self.streamer.set_preset(state.target, state.weight)
         while self.steps:
             for frame in self.streamer.push(self.steps.popleft()):
@@ -192,8 +191,8 @@ class Engine:
             if now < next_tick:
                 time.sleep(next_tick - now)
                 now = time.monotonic()
-            self._advance_motion(now)
             state = self.controls.state(now) if self.controls else None
+            self._advance_motion(state)
             frozen = bool(state and state.frozen)
             self.clock.observe(now, self.buffer.newest_time)
             shown = self.buffer.at(self.clock.instant(now))
@@ -222,8 +221,8 @@ class Engine:
 
     def _status(self, state: ControlState | None) -> OverlayStatus:
         """The overlay's figures now."""
-        recent = self.stats.latencies_s[-60:]
-        times = self.stats.frame_times[-60:]
+        recent = self.stats.latencies_s[-STATUS_FRAMES:]
+        times = self.stats.frame_times[-STATUS_FRAMES:]
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
         return OverlayStatus(
             fps=fps, latency_p50_ms=float(np.median(recent)) * 1000.0 if recent else None,

@@ -19,7 +19,7 @@ def frozen_badge(frame: np.ndarray) -> np.ndarray:
     scale = height / 720.0
     margin = int(MARGIN_FRACTION * height)
     (w, h), base = cv2.getTextSize(FROZEN_TEXT, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
-    cv2.rectangle(out, (margin, margin), (margin + w + 2 * margin // 2, margin + h + base + margin // 2),
+    cv2.rectangle(out, (margin, margin), (margin + w + margin, margin + h + base + margin // 2),
                   BADGE_RGB, -1)
     cv2.putText(out, FROZEN_TEXT, (margin + margin // 2, margin + h + margin // 4),
                 cv2.FONT_HERSHEY_SIMPLEX, scale, TEXT_RGB, 2, cv2.LINE_AA)
