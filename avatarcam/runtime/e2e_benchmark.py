@@ -7,18 +7,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import soundfile
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
-import soundfile  # noqa: E402
-
-from avatarcam.audio.decode import decode_audio_file  # noqa: E402
-from avatarcam.audio.speech_synth import synthesize_espeak  # noqa: E402
-from avatarcam.render.default_portrait import write_default_portrait  # noqa: E402
-from avatarcam.runtime.run_stats import RunStats  # noqa: E402
-from avatarcam.runtime.session import RunRequest, run_session  # noqa: E402
+from avatarcam.audio.decode import decode_audio_file
+from avatarcam.audio.speech_synth import synthesize_espeak
+from avatarcam.render.default_portrait import write_default_portrait
+from avatarcam.runtime.run_stats import RunStats
+from avatarcam.runtime.session import RunRequest, run_session
 
 WARMUP_S = 5.0  # left out of latency, fps and drops: model and renderer caches warming up
 PAUSE_S = 1.5  # silence between utterances, so idle ↔ talking switches are measured too
@@ -81,6 +77,11 @@ def format_e2e(summary: dict[str, object]) -> str:
 
 def plot_latency(stats: RunStats, path: Path) -> None:
     """A histogram (PNG) of the per-frame latency after warm-up."""
+    import matplotlib  # only when plotting: every `avatarcam` command imports this module
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     times = np.asarray(stats.frame_times)
     latency = np.asarray(stats.latencies_s)[times >= stats.started + WARMUP_S] * 1000.0
     fig, ax = plt.subplots(figsize=(6, 3.2))
