@@ -26,15 +26,15 @@ def cache_root() -> Path:
     return base / "avatarcam"
 
 
-def avatar_for_portrait(portrait: Path, root: Path | None = None) -> tuple[Avatar, Path]:
-    """The avatar of `portrait` and its folder, prepared now if the cache has none."""
+def avatar_for_portrait(portrait: Path, root: Path | None = None) -> Avatar:
+    """The avatar of `portrait`, prepared now if the cache has none."""
     try:
         digest = hashlib.sha256(portrait.read_bytes()).hexdigest()[:HASH_BYTES]
     except OSError as err:
         raise PortraitError(f"Cannot read the portrait {portrait} ({err.strerror}); check the path.") from None
     folder = (root or cache_root()) / "avatars" / digest
     try:
-        return load_avatar(folder), folder
+        return load_avatar(folder)
     except AvatarError:
         log.info("Preparing the avatar for %s (once; later runs reuse %s).", portrait, folder)
-        return prepare_avatar(portrait, folder), folder
+        return prepare_avatar(portrait, folder)

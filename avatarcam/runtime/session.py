@@ -61,7 +61,7 @@ def _avatar(request: RunRequest) -> Avatar:
     if request.avatar_dir is not None:
         return load_avatar(request.avatar_dir, (request.size,))
     assert request.portrait is not None
-    return avatar_for_portrait(request.portrait)[0]
+    return avatar_for_portrait(request.portrait)
 
 
 def _source(request: RunRequest) -> AudioSource:
