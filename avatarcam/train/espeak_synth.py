@@ -25,6 +25,14 @@ POS_CHARACTER = 1
 PARAM_RATE, PARAM_VOLUME, PARAM_PITCH, PARAM_RANGE = 1, 2, 3, 4
 EE_OK = 0
 
+# espeak-ng times a voiceless stop's phoneme event at its burst: the closure before it is the
+# digital silence at the end of the previous phone. The lips shut at the start of that
+# silence, so a stop's phone is moved back to where the silence begins.
+VOICELESS_STOPS = frozenset({"p", "t", "k"})
+CLOSURE_STEP_S = 0.005  # granularity of the silence search
+CLOSURE_MAX_S = 0.12  # a longer gap is a pause; the closure is taken as its last part
+CLOSURE_SILENCE = 1e-4  # |sample| below this (about −80 dBFS) counts as espeak's silence
+
 PITCH_SPAN = (25, 75)  # espeakPITCH values that `Style.pitch` 0..1 maps onto
 PITCH_RANGE = 60  # espeakRANGE: a little livelier intonation than the default 50
 
@@ -110,7 +118,25 @@ class EspeakEngine:
         if status != EE_OK or self._lib.espeak_Synchronize() != EE_OK:
             raise RuntimeError(f"espeak-ng failed on {text!r} (status {status})")
         samples = np.concatenate(self._capture.blocks).astype(np.float32) / 32768.0
-        return spoken(samples, self.rate, _phones(self._capture.onsets, self.rate, len(samples)), style)
+        onsets = _closure_onsets(self._capture.onsets, samples, self.rate)
+        return spoken(samples, self.rate, _phones(onsets, self.rate, len(samples)), style)
+
+
+def _closure_onsets(
+    onsets: list[tuple[int, str]], samples: npt.NDArray[np.float32], rate: int
+) -> list[tuple[int, str]]:
+    """`onsets` with each voiceless stop moved from its burst back to the start of the
+    silent closure before it (at most `CLOSURE_MAX_S`, never before the previous onset)."""
+    step = max(1, round(CLOSURE_STEP_S * rate))
+    longest = round(CLOSURE_MAX_S * rate)
+    moved: list[tuple[int, str]] = []
+    for sample, name in onsets:
+        if name not in ESPEAK_MODIFIERS and from_espeak(name) in VOICELESS_STOPS:
+            floor = max(moved[-1][0] + step if moved else 0, sample - longest)
+            while sample - step >= floor and np.abs(samples[sample - step:sample]).max() < CLOSURE_SILENCE:
+                sample -= step
+        moved.append((sample, name))
+    return moved
 
 
 def _phones(onsets: list[tuple[int, str]], rate: int, total: int) -> list[Phone]:
