@@ -47,10 +47,11 @@ def crop_around(centre: torch.Tensor, crop_w: int, crop_h: int, width: int, heig
 def composite_in_crop(frame: torch.Tensor, crop: Crop,
                       layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
     """`frame` (B, 3, H, W) with each (colour (B, 3, h * w), alpha (B, h * w)) of `layers`
-    laid over the crop in turn (one gather and one scatter whatever their number)."""
+    laid over the crop in turn (one gather and one scatter whatever their number). `frame`
+    is written in place: the graph makes it fresh every call."""
     batch, _, height, width = frame.shape
     flat = frame.reshape(batch, 3, -1)
     over = torch.gather(flat, 2, crop.index)
     for colour, alpha in layers:
         over = over + alpha[:, None] * (colour - over)
-    return flat.scatter(2, crop.index, over).reshape(batch, 3, height, width)
+    return flat.scatter_(2, crop.index, over).reshape(batch, 3, height, width)

@@ -95,7 +95,9 @@ class RenderGraph(nn.Module):
         self.register_buffer("low_grid", self._identity(grid_h, grid_w))
         self.register_buffer("full_grid", self._identity(self.height, self.width))
         person = torch.from_numpy(canvas.person).permute(2, 0, 1).float() / 255.0
-        self.register_buffer("person", person[None].contiguous())
+        # channels-last: grid_sample gathers all four channels of a pixel at once (about
+        # 30 % faster on CPU than planar)
+        self.register_buffer("person", person[None].contiguous(memory_format=torch.channels_last))
         background = torch.from_numpy(canvas.background).permute(2, 0, 1).float() / 255.0
         self.register_buffer("background", background[None].contiguous())
         texture = torch.from_numpy(canvas.mouth.texture).permute(2, 0, 1).float() / 255.0
@@ -178,13 +180,13 @@ class RenderGraph(nn.Module):
 
     def _sample(self, backward: torch.Tensor) -> torch.Tensor:
         """The moved person composited over the still background, (B, 3, H, W)."""
-        flow = F.interpolate(backward.permute(0, 3, 1, 2), size=(self.height, self.width),
+        # contiguous first: upsampling a permuted view is about four times slower on CPU
+        flow = F.interpolate(backward.permute(0, 3, 1, 2).contiguous(), size=(self.height, self.width),
                              mode="bilinear", align_corners=False)
         grid = self.full_grid + flow.permute(0, 2, 3, 1)
         person = F.grid_sample(self.person.expand(grid.shape[0], -1, -1, -1), grid,
                                mode="bilinear", padding_mode="border", align_corners=False)
-        alpha = person[:, 3:4]
-        return self.background + alpha * (person[:, :3] - self.background)
+        return torch.addcmul(self.background, person[:, 3:4], person[:, :3] - self.background)
 
     def _moved(self, points: torch.Tensor, deltas: torch.Tensor, coefficients: torch.Tensor,
                similarity: torch.Tensor) -> torch.Tensor:
@@ -252,4 +254,5 @@ def render_frames(graph: RenderGraph, motion: np.ndarray) -> np.ndarray:
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
     """Float frames (B, 3, H, W) in 0..1 as uint8 (B, H, W, 3)."""
-    return (frames.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+    scaled = frames.mul(255.0).add_(0.5).clamp_(0.0, 255.0)
+    return scaled.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
