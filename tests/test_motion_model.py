@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import soundfile
 import torch
 
 from avatarcam.cli.main import main
+from avatarcam.constants import MOTION_FPS
+from avatarcam.motion.framing import AUDIO_END_TO_FRAME_INSTANT_S
 from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
 from avatarcam.motion.onnx_export import INPUT_NAMES, example_inputs, export_onnx
 from avatarcam.motion.sampler import MAX_STEPS, early_dense_schedule, linear_schedule, sample
@@ -50,8 +53,9 @@ def test_output_shape_matches_window() -> None:
     assert velocity.shape == (3, 10, NUM_FIELDS)
 
 
-def test_model_is_causal_with_its_lookahead() -> None:
-    model = _trained_like()
+@pytest.mark.parametrize("lookahead", [0, 1])
+def test_model_is_causal_with_its_lookahead(lookahead: int) -> None:
+    model = _trained_like(replace(SMALL, lookahead_frames=lookahead))
     x, known, t, mel, vad, target, weight = _inputs(model, batch=1, frames=12)
     with torch.no_grad():
         base = model(x, known, t, mel, vad, target, weight)
@@ -59,10 +63,11 @@ def test_model_is_causal_with_its_lookahead() -> None:
         later_motion[:, 8:] += 1.0
         moved = model(later_motion, known, t, mel, vad, target, weight)
         later_audio = mel.clone()
-        later_audio[:, 8:] += 1.0  # audio frame 8 is lookahead of motion frame 7 (lookahead 1)
+        later_audio[:, 8:] += 1.0  # audio frame 8 is heard first by motion frame 8 - lookahead
         heard = model(x, known, t, later_audio, vad, target, weight)
+    first = 8 - model.config.lookahead_frames
     assert torch.equal(base[:, :8], moved[:, :8]) and not torch.equal(base[:, 8:], moved[:, 8:])
-    assert torch.equal(base[:, :7], heard[:, :7]) and not torch.equal(base[:, 7], heard[:, 7])
+    assert torch.equal(base[:, :first], heard[:, :first]) and not torch.equal(base[:, first], heard[:, first])
 
 
 def test_sampler_is_deterministic_per_seed_for_every_step_count() -> None:
@@ -111,7 +116,8 @@ def test_shipped_weights_load_and_are_small() -> None:
     path = default_model_path()
     assert path.stat().st_size <= MAX_WEIGHTS_BYTES
     model = load_motion_model()
-    assert model.network.config.lookahead_frames * 40 <= 40  # ms of lookahead by default
+    audio_after_instant = -AUDIO_END_TO_FRAME_INSTANT_S + model.network.config.lookahead_frames / MOTION_FPS
+    assert audio_after_instant <= 0.040  # the default lookahead: ≤ 40 ms
     assert torch.all(model.network.motion_std > 0)
 
 

@@ -44,7 +44,7 @@ class ModelConfig:
 
     fields: int = NUM_FIELDS  # motion values per frame
     frame_features: int = FRAME_FEATURES  # log-mel values per motion frame
-    lookahead_frames: int = 1  # future motion frames of audio each frame sees (1 = 40 ms)
+    lookahead_frames: int = 0  # further motion frames of audio each frame sees (1 = 40 ms more)
     audio_channels: int = 96  # width of the audio encoder
     audio_dilations: tuple[int, ...] = (1, 2, 4, 8)  # causal conv layers of the audio encoder
     channels: int = 96  # width of the denoiser
