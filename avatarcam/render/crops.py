@@ -44,6 +44,22 @@ def crop_around(centre: torch.Tensor, crop_w: int, crop_h: int, width: int, heig
     return Crop(index, pixels.reshape(batch, -1, 2).to(centre.dtype))
 
 
+def group_crop(crops: Crop, member: int, groups: int) -> Crop:
+    """From crops batched frame-major with `groups` per frame (B * groups), member
+    `member`'s crop of every frame (B)."""
+    batch = crops.index.shape[0] // groups
+    return Crop(crops.index.reshape(batch, groups, 3, -1)[:, member],
+                crops.pixels.reshape(batch, groups, -1, 2)[:, member])
+
+
+def group_layer(colour: torch.Tensor, alpha: torch.Tensor, member: int,
+                groups: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A layer computed for crops batched as in `group_crop` (colour (B * groups, 3, n),
+    alpha (B * groups, n)): member `member`'s part of every frame."""
+    batch = colour.shape[0] // groups
+    return (colour.reshape(batch, groups, 3, -1)[:, member], alpha.reshape(batch, groups, -1)[:, member])
+
+
 def composite_in_crop(frame: torch.Tensor, crop: Crop,
                       layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
     """`frame` (B, 3, H, W) with each (colour (B, 3, h * w), alpha (B, h * w)) of `layers`

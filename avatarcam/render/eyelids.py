@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from avatarcam.render import landmark_sets as ls
-from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent
-from avatarcam.render.feature_frame import FeatureFrame, contour_table, soft_step
+from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent, group_crop, group_layer
+from avatarcam.render.feature_frame import (FeatureFrame, contour_reach, contour_samples, look_up,
+                                            soft_step)
 
 UPPER_SHARE = 0.9  # the upper lid does most of a blink; the lower lid meets it
 EYE_CROP_FACE_HEIGHTS = (0.34, 0.26)  # (width, height) of an eye's work area
@@ -67,46 +68,42 @@ def _keep_margin_scale(t: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
 
 class Eyelids(nn.Module):
     """Draws both eyes' lids for blink amounts (B, 2), given the eye points as moved by the
-    rest of the motion (B, 2, POINTS_PER_EYE, 2)."""
+    rest of the motion (B, 2, POINTS_PER_EYE, 2). The two eyes are computed as one batch."""
 
     def __init__(self, source_points: torch.Tensor, face_px_max: float, width: int, height: int) -> None:
         super().__init__()
         self.width, self.height = width, height
         self.crop_w = crop_extent(face_px_max, EYE_CROP_FACE_HEIGHTS[0], width)
         self.crop_h = crop_extent(face_px_max, EYE_CROP_FACE_HEIGHTS[1], height)
-        self.register_buffer("source_points", source_points.reshape(2, POINTS_PER_EYE, 2))
         self.register_buffer("crop_cols", torch.arange(self.crop_w))
         self.register_buffer("crop_rows", torch.arange(self.crop_h))
         self.register_buffer("to_normalised", torch.tensor([2.0 / width, 2.0 / height]))
+        points = source_points.reshape(2, POINTS_PER_EYE, 2)
+        source = FeatureFrame.from_corners(points[:, 0], points[:, 1])
+        for name, value in (("src_origin", source.origin), ("src_axis_u", source.axis_u),
+                            ("src_axis_v", source.axis_v), ("src_half_width", source.half_width)):
+            self.register_buffer(name, value)
+        contours = _eye_contours(*source.to_frame(points))
+        self.register_buffer("photo_reach", contour_reach(contours))
+        self.register_buffer("photo_table", contour_samples(contours, self.photo_reach, ordered=False))
 
     def forward(self, frame: torch.Tensor, person: torch.Tensor, moved: torch.Tensor,
                 blink: torch.Tensor) -> torch.Tensor:
         """`frame` (B, 3, H, W) with both eyes' lids redrawn from `person` (1, 4, H, W)."""
-        for eye in range(2):
-            frame = self._eye(frame, person, moved[:, eye], self.source_points[eye], blink[:, eye])
-        return frame
-
-    def _eye(self, frame: torch.Tensor, person: torch.Tensor, points: torch.Tensor,
-             source: torch.Tensor, blink: torch.Tensor) -> torch.Tensor:
         batch = frame.shape[0]
+        points = moved.reshape(2 * batch, POINTS_PER_EYE, 2)  # eye-major within each frame
         out = FeatureFrame.from_corners(points[:, 0], points[:, 1])
         crop = crop_around(out.origin, self.crop_w, self.crop_h, self.width, self.height,
                            self.crop_cols, self.crop_rows)
         u, v = out.to_frame(crop.pixels)
-        ku, kv = out.to_frame(points)
-        src_points = source[None].expand(batch, -1, -1)
-        src = FeatureFrame.from_corners(src_points[:, 0], src_points[:, 1])
-        su, sv = src.to_frame(src_points)
-
-        drawn = contour_table(u, [(ku[:, TOP], kv[:, TOP]), _lid_knots(ku, kv, UPPER),
-                                  _lid_knots(ku, kv, LOWER), (ku[:, BOTTOM], kv[:, BOTTOM])])
-        photo = contour_table(u, [(su[:, TOP], sv[:, TOP]), _lid_knots(su, sv, UPPER),
-                                  _lid_knots(su, sv, LOWER), (su[:, BOTTOM], sv[:, BOTTOM])])
-        top, upper, bottom = drawn[..., 0], drawn[..., 1], drawn[..., 3]
-        lower = torch.maximum(drawn[..., 2], upper)
+        contours = _eye_contours(*out.to_frame(points))
+        reach = contour_reach(contours)
+        top, upper, lower, bottom = look_up(contour_samples(contours, reach, ordered=False), reach, u).unbind(-1)
+        lower = torch.maximum(lower, upper)  # the lids never cross
+        photo = look_up(self.photo_table.repeat(batch, 1, 1), self.photo_reach.repeat(batch, 1), u)
         s_top, s_upper, s_lower, s_bottom = photo.unbind(-1)
 
-        amount = blink[:, None]
+        amount = blink.reshape(2 * batch, 1)
         gap = lower - upper
         margin_up = upper + amount * UPPER_SHARE * gap
         margin_low = lower - amount * (1.0 - UPPER_SHARE) * gap
@@ -125,8 +122,18 @@ class Eyelids(nn.Module):
                  * soft_step(1.0 + CORNER_FEATHER - torch.abs(u), 1.0 / CORNER_FEATHER)
                  * torch.clamp(amount / BLINK_RAMP, 0.0, 1.0))
 
-        grid = src.to_pixels(u, source_v) + 0.5
-        grid = (grid * self.to_normalised - 1.0)[:, None]
-        skin = F.grid_sample(person[:, :3].expand(batch, -1, -1, -1), grid, mode="bilinear",
+        source = FeatureFrame(self.src_origin.repeat(batch, 1), self.src_axis_u.repeat(batch, 1),
+                              self.src_axis_v.repeat(batch, 1), self.src_half_width.repeat(batch, 1))
+        grid = ((source.to_pixels(u, source_v) + 0.5) * self.to_normalised - 1.0)[:, None]
+        skin = F.grid_sample(person[:, :3].expand(2 * batch, -1, -1, -1), grid, mode="bilinear",
                              padding_mode="border", align_corners=False)[:, :, 0]
-        return composite_in_crop(frame, crop, [(skin, alpha)])
+        for eye in range(2):  # one after the other: the two work areas may overlap
+            frame = composite_in_crop(frame, group_crop(crop, eye, 2), [group_layer(skin, alpha, eye, 2)])
+        return frame
+
+
+def _eye_contours(u: torch.Tensor, v: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The four contours' knots of each eye (top of the band, upper margin, lower margin,
+    bottom of the band) from its points in its own frame (E, POINTS_PER_EYE)."""
+    return [(u[:, TOP], v[:, TOP]), _lid_knots(u, v, UPPER), _lid_knots(u, v, LOWER),
+            (u[:, BOTTOM], v[:, BOTTOM])]

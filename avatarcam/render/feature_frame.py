@@ -53,28 +53,50 @@ class FeatureFrame:
 
 
 def piecewise_linear(x: torch.Tensor, knots_x: torch.Tensor, knots_y: torch.Tensor) -> torch.Tensor:
-    """y (B, N) at x (B, N) on the polyline through (knots_x, knots_y) (B, K), held flat
-    beyond its ends. Knots should come in increasing x; one that steps back (a corner
-    pulled inward past its neighbour) is held at the furthest x so far."""
+    """y (B, C, S) at x (B, S) on each of C polylines through (knots_x, knots_y) (B, C, K),
+    held flat beyond their ends. Knots should come in increasing x; one that steps back
+    (a corner pulled inward past its neighbour) is held at the furthest x so far."""
     knots_x = running_max(knots_x)
-    dx = knots_x[:, 1:] - knots_x[:, :-1]
+    dx = knots_x[..., 1:] - knots_x[..., :-1]
     dx = torch.where(torch.abs(dx) > 1e-4, dx, torch.full_like(dx, 1e-4))
-    share = torch.clamp((x[:, :, None] - knots_x[:, None, :-1]) / dx[:, None], 0.0, 1.0)
-    return knots_y[:, :1] + (share * (knots_y[:, 1:] - knots_y[:, :-1])[:, None]).sum(-1)
+    share = torch.clamp((x[:, None, :, None] - knots_x[:, :, None, :-1]) / dx[:, :, None], 0.0, 1.0)
+    rise = (knots_y[..., 1:] - knots_y[..., :-1])[:, :, None]
+    return knots_y[..., :1] + (share * rise).sum(-1)
 
 
-def contour_table(u: torch.Tensor, contours: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-    """v of each contour (given as knots (ku, kv), each (B, K)) at every u (B, N), as
-    (B, N, C): the polylines are sampled once along u, then looked up per pixel, which
-    costs a few operations per pixel instead of a few per pixel and knot."""
-    reach = torch.stack([torch.abs(ku).amax(1) for ku, _ in contours], 1).amax(1, keepdim=True) * TABLE_MARGIN
-    steps = torch.linspace(-1.0, 1.0, TABLE_SAMPLES, device=u.device, dtype=u.dtype)
-    grid_u = reach * steps
-    table = torch.stack([piecewise_linear(grid_u, ku, kv) for ku, kv in contours], 1)
+Contours = Sequence[tuple[torch.Tensor, torch.Tensor]]
+
+
+def contour_reach(contours: Contours) -> torch.Tensor:
+    """(B, 1) how far along u a table of `contours` (knots (ku, kv), each (B, K)) reaches."""
+    return torch.stack([torch.abs(ku).amax(1) for ku, _ in contours], 1).amax(1, keepdim=True) * TABLE_MARGIN
+
+
+def contour_samples(contours: Contours, reach: torch.Tensor, ordered: bool = True) -> torch.Tensor:
+    """v of each contour at TABLE_SAMPLES values of u across ±`reach` (B, 1), as (B, C, S);
+    contours may have different knot counts. With `ordered`, contours come top-down and
+    each is held at or below the one before, so they never cross."""
+    knots = max(ku.shape[1] for ku, _ in contours)
+    ku = torch.stack([_pad_knots(k, knots) for k, _ in contours], 1)
+    kv = torch.stack([_pad_knots(k, knots) for _, k in contours], 1)
+    steps = torch.linspace(-1.0, 1.0, TABLE_SAMPLES, device=reach.device, dtype=reach.dtype)
+    table = piecewise_linear(reach * steps, ku, kv)
+    return running_max(table.transpose(1, 2)).transpose(1, 2) if ordered else table
+
+
+def look_up(table: torch.Tensor, reach: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Every contour of `table` (B, C, S), made by `contour_samples` over ±`reach`, at each
+    u (B, N): (B, N, C). A few operations per pixel instead of a few per pixel and knot."""
     where = torch.stack([u / reach, torch.zeros_like(u)], -1)[:, None]
     looked_up = F.grid_sample(table[:, :, None, :], where, mode="bilinear", padding_mode="border",
                               align_corners=True)
     return looked_up[:, :, 0].permute(0, 2, 1)
+
+
+def _pad_knots(values: torch.Tensor, count: int) -> torch.Tensor:
+    """Knot values (B, K) made `count` long by repeating the last (a segment of no length)."""
+    missing = count - values.shape[1]
+    return torch.cat([values, values[:, -1:].expand(-1, missing)], 1) if missing else values
 
 
 def running_max(values: torch.Tensor) -> torch.Tensor:

@@ -22,8 +22,8 @@ from avatarcam.render.avatar import Avatar, Canvas
 from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent
 from avatarcam.render.expression_basis import EXPRESSION_SLICE, MIN_SEALED_JAW
 from avatarcam.render.eyelids import POINTS_PER_EYE, Eyelids
-from avatarcam.render.lip_bands import lip_layer
-from avatarcam.render.feature_frame import FeatureFrame, contour_table, perpendicular, soft_step
+from avatarcam.render.feature_frame import FeatureFrame, perpendicular, soft_step
+from avatarcam.render.lip_bands import INNER_LOWER, INNER_UPPER, LipBands
 from avatarcam.render.mouth import (
     MOUTH_CORNER_LEFT,
     MOUTH_CORNER_RIGHT,
@@ -81,6 +81,9 @@ class RenderGraph(nn.Module):
         self.register_buffer("eye_points", torch.from_numpy(rig.eye_points))
         self.register_buffer("eye_deltas", torch.from_numpy(
             rig.eye_deltas[: count - SIMILARITY_BASES]).reshape(count - SIMILARITY_BASES, -1))
+        self.register_buffer("to_normalised", torch.tensor([2.0 / self.width, 2.0 / self.height]))
+        self.lips = LipBands(self.mouth_points, UPPER_CONTOUR, LOWER_CONTOUR,
+                             (MOUTH_CORNER_LEFT, MOUTH_CORNER_RIGHT), self.to_normalised)
         self.eyelids = Eyelids(torch.from_numpy(rig.eye_points), _largest_face_px(canvas),
                                self.width, self.height)
         self.register_buffer("yaw_steps", torch.from_numpy(rig.yaw_offsets / ANGLE_STEP_DEG))
@@ -91,7 +94,6 @@ class RenderGraph(nn.Module):
         self.register_buffer("centre", torch.from_numpy(rig.centre))
         self.face_px = rig.face_px
         self.grid_shape = (grid_h, grid_w)
-        self.register_buffer("to_normalised", torch.tensor([2.0 / self.width, 2.0 / self.height]))
         self.register_buffer("low_grid", self._identity(grid_h, grid_w))
         self.register_buffer("full_grid", self._identity(self.height, self.width))
         person = torch.from_numpy(canvas.person).permute(2, 0, 1).float() / 255.0
@@ -205,15 +207,13 @@ class RenderGraph(nn.Module):
         centre = (polygon.amin(1) + polygon.amax(1)) / 2.0
         crop = crop_around(centre, self.crop_w, self.crop_h, self.width, self.height,
                            self.crop_cols, self.crop_rows)
-        lips, lips_alpha = lip_layer(self.person, crop.pixels, tracked, self.mouth_points,
-                                     UPPER_CONTOUR, LOWER_CONTOUR,
-                                     (MOUTH_CORNER_LEFT, MOUTH_CORNER_RIGHT), self.to_normalised)
         u, v = mouth.to_frame(crop.pixels)
-        lip_u, lip_v = mouth.to_frame(polygon)
-        upper_u, upper_v = lip_u[:, UPPER_CONTOUR], lip_v[:, UPPER_CONTOUR]
-        lower_u = lip_u[:, LOWER_CONTOUR]
-        lower_v = torch.maximum(lip_v[:, LOWER_CONTOUR], upper_v)  # lips never cross
-        top, bottom = contour_table(u, [(upper_u, upper_v), (lower_u, lower_v)]).unbind(-1)
+        drawn, outer_u = self.lips.drawn(mouth, tracked, u)
+        lips, lips_alpha = self.lips(self.person, mouth, u, v, drawn, outer_u)
+        lip_v = mouth.to_frame(polygon)[1]
+        upper_v = lip_v.index_select(1, self.lips.upper)
+        lower_v = torch.maximum(lip_v.index_select(1, self.lips.lower), upper_v)  # lips never cross
+        top, bottom = drawn[..., INNER_UPPER], drawn[..., INNER_LOWER]
         gap_px = (lower_v - upper_v).amax(1, keepdim=True) * mouth.half_width
         openness = torch.clamp(gap_px / OPEN_PX, 0.0, 1.0)
         sharpness = mouth.half_width / FEATHER_PX
