@@ -22,6 +22,7 @@ from avatarcam.audio.frontend import FrontendStep
 from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.framing import AUDIO_END_TO_FRAME_INSTANT_S, frame_vad, silence_features
+from avatarcam.motion.liveliness import Liveliness
 from avatarcam.motion.model import FEATURE_LAG, FRAME_FEATURES, MotionDenoiser, model_from_payload
 from avatarcam.motion.sampler import check_steps, linear_schedule, sample
 from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
@@ -73,13 +74,14 @@ class StreamConfig:
     """How the streamer trades delay, CPU and smoothness; frozen so a running stream keeps it."""
 
     chunk_frames: int = 1  # motion frames sampled per model call: more saves CPU, adds 40 ms each
-    lookahead_frames: int = 1  # frames of audio after a frame before it is made (1 = 40 ms)
+    lookahead_frames: int = 0  # further frames of audio a frame waits for (1 = 40 ms more)
     # Euler steps per chunk, 1 … 4: more cost CPU (about 2 ms each on one thread). With the
     # shipped weights two steps from the noise's mean (temperature 0) give the best lips per
     # millisecond; sampling (temperature > 0) adds variety but drifts on long silences.
     steps: int = 2
     temperature: float = 0.0  # scale of the starting noise: 0 = the most likely motion, 1 = sampled
     context_frames: int | None = None  # past frames fed back; None = the model's receptive field
+    liveliness: bool = True  # blinks, breathing, sway and a head leash on the frames (motion/liveliness.py)
 
     def __post_init__(self) -> None:
         check_steps(self.steps)
@@ -134,6 +136,8 @@ class MotionStreamer:
         self._history = start.expand(self._context, NUM_FIELDS).clone()
         self._preset_target = torch.zeros(1, NUM_FIELDS, device=model.device)
         self._preset_weight = torch.zeros(1, NUM_FIELDS, device=model.device)
+        self._preset_numpy = (np.zeros(NUM_FIELDS, np.float32), np.zeros(NUM_FIELDS, np.float32))  # for the layer
+        self._liveliness = Liveliness(seed) if config.liveliness else None
 
     @property
     def frames_emitted(self) -> int:
@@ -149,6 +153,7 @@ class MotionStreamer:
         device = self.model.device
         self._preset_target = torch.from_numpy(target_v).to(device).unsqueeze(0)
         self._preset_weight = torch.from_numpy(weight_v).to(device).unsqueeze(0)
+        self._preset_numpy = (target_v.copy(), weight_v.copy())
 
     def push(self, step: FrontendStep) -> list[MotionFrame]:
         """Take one front-end step; return every motion frame its audio completed."""
@@ -226,10 +231,16 @@ class MotionStreamer:
             vectors = clamp(net.denormalise(generated[0]).cpu().numpy())
             normalised = net.normalise(torch.from_numpy(vectors).to(device))
         self._history = torch.cat((self._history, normalised))[-self._context:] if self._context else self._history
-        out = [MotionFrame(float(times[self._context + i]), vectors[i], bool(vad[self._context + i] > 0.5))
+        out = [self._frame(float(times[self._context + i]), vectors[i], bool(vad[self._context + i] > 0.5))
                for i in range(size)]
         self._done += size
         return out
+
+    def _frame(self, time: float, vector: Vector, speech: bool) -> MotionFrame:
+        """The emitted frame: the model's vector with the liveliness layer on, when it is."""
+        if self._liveliness is not None:
+            vector = self._liveliness.apply(time, vector, speech, *self._preset_numpy)
+        return MotionFrame(time, vector, speech)
 
     def _forget(self) -> None:
         """Drop log-mel rows no future window needs."""
