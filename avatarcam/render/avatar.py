@@ -27,7 +27,7 @@ from avatarcam.render.segmentation import fill_background, person_mask
 from avatarcam.render import landmark_sets as ls
 
 FORMAT = "avatarcam-avatar"
-VERSION = 2  # 2: eyelids drawn at full resolution, lip seal as its own basis
+VERSION = 3  # 2: eyelids drawn at full resolution, lip seal as its own basis; 3: rounded jaw opening
 META_FILE = "meta.json"
 MOTION_FILE = "motion.json"
 

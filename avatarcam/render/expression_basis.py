@@ -40,6 +40,8 @@ BLINK_UPPER_SHARE = 0.9  # the upper lid does most of a blink; the lower lid mee
 # A photo's jaw opening is taken as at least this when easing the lip seal in, so a photo
 # measured closed (whose small unexplained gap the seal then always closes) divides safely.
 MIN_SEALED_JAW = 0.02
+JAW_CORNER_SHARE = 0.2  # the lower lip's drop at its corners, as a share of its middle's
+OPENING_TAPER = 1.5  # how fast the lower lip's drop falls off toward the corners
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -69,6 +71,15 @@ def _index_mask(indices: Iterable[int]) -> np.ndarray:
 def _lip_profile(x: np.ndarray, flatness: float = 0.5) -> np.ndarray:
     """1 at the mouth's centre falling to 1 - flatness at its corners."""
     return 1.0 - flatness * np.clip(np.abs(x) / MOUTH_HALF_WIDTH, 0.0, 1.0) ** 2
+
+
+def _opening_profile(x: np.ndarray, corner: float) -> np.ndarray:
+    """How far a lower-lip point drops with the jaw, as a share of the middle's drop: from
+    1 at the centre down to `corner` at the corners, flattening toward them, so the opening
+    narrows to its corners like a real mouth's instead of ending in straight sides (lip
+    points crowd near the corners, and a share that stays high there makes a wall)."""
+    across = np.clip(np.abs(x) / MOUTH_HALF_WIDTH, 0.0, 1.0)
+    return corner + (1.0 - corner) * (1.0 - across ** 2) ** OPENING_TAPER
 
 
 def _cornerness(x: np.ndarray) -> np.ndarray:
@@ -116,8 +127,8 @@ def _jaw_open(shape: np.ndarray) -> np.ndarray:
     b.move_weighted(below * sides, dy=0.2, dz=0.04, exclude=ls.ALL_LIPS)
     inner_lower = ls.without_corners(ls.INNER_LOWER_LIP)
     outer_lower = ls.without_corners(ls.OUTER_LOWER_LIP)
-    b.move(inner_lower, dy=0.25 * _lip_profile(b.x[list(inner_lower)]))
-    b.move(outer_lower, dy=0.24 * _lip_profile(b.x[list(outer_lower)]), dz=0.03)
+    b.move(inner_lower, dy=0.25 * _opening_profile(b.x[list(inner_lower)], JAW_CORNER_SHARE))
+    b.move(outer_lower, dy=0.24 * _opening_profile(b.x[list(outer_lower)], JAW_CORNER_SHARE), dz=0.03)
     inner_upper = ls.without_corners(ls.INNER_UPPER_LIP)
     b.move(inner_upper, dy=-0.01 * _lip_profile(b.x[list(inner_upper)]))
     b.move(ls.LIP_CORNERS, dx=-0.02 * np.sign(b.x[list(ls.LIP_CORNERS)]), dy=0.05)
