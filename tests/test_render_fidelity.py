@@ -122,3 +122,35 @@ def test_blink_closes_the_eyes(astronaut_avatar: Avatar) -> None:
 def test_variants_close_and_open_the_lips(variant: str, tmp_path: Path) -> None:
     avatar = _prepared(_variant(skimage.data.astronaut(), variant), tmp_path)
     check_jaw_opens_from_closed(avatar)
+
+
+OUTER_UPPER_MID, OUTER_LOWER_MID = 0, 17  # Face Mesh: middle of the outer lip line, top and bottom
+MIN_SHAPE_CHANGE = 0.01  # face heights a lip shape must change what is seen by, at least
+
+
+def lip_shape(landmarks: np.ndarray) -> dict[str, float]:
+    """What a lip shape changes, in face heights: mouth width (outer corners), how far the
+    corners sit above the lips' middle, and the lips' thickness at the middle."""
+    scale = estimate_head_pose(landmarks).scale
+    left, right = (landmarks[i, :2] for i in ls.OUTER_LIP_CORNERS)
+    middle_y = (landmarks[ls.INNER_UPPER_MID, 1] + landmarks[ls.INNER_LOWER_MID, 1]) / 2.0
+    thickness = ((landmarks[ls.INNER_UPPER_MID, 1] - landmarks[OUTER_UPPER_MID, 1])
+                 + (landmarks[OUTER_LOWER_MID, 1] - landmarks[ls.INNER_LOWER_MID, 1]))
+    return {"width": float(np.linalg.norm(right - left) / scale),
+            "corner_lift": float((middle_y - (left[1] + right[1]) / 2.0) / scale),
+            "thickness": float(thickness / scale)}
+
+
+def test_lip_shapes_are_seen(astronaut_avatar: Avatar) -> None:
+    """round narrows the mouth, wide and smile widen it, smile lifts the corners and frown
+    drops them, press thins the lips: each by at least MIN_SHAPE_CHANGE as re-detected."""
+    names = ["mouth_round", "mouth_wide", "smile", "frown", "lip_press"]
+    seen = redetect(astronaut_avatar, [neutral()] + [from_dict({name: 1.0}) for name in names])
+    calm, *shaped = [lip_shape(face) for face in seen]
+    change = {name: {k: round(s[k] - calm[k], 4) for k in calm} for name, s in zip(names, shaped)}
+    print("lip shapes, change from neutral (face heights):", change)
+    assert change["mouth_round"]["width"] < -MIN_SHAPE_CHANGE
+    assert change["mouth_wide"]["width"] > MIN_SHAPE_CHANGE
+    assert change["smile"]["width"] > MIN_SHAPE_CHANGE and change["smile"]["corner_lift"] > MIN_SHAPE_CHANGE
+    assert change["frown"]["corner_lift"] < -MIN_SHAPE_CHANGE
+    assert change["lip_press"]["thickness"] < -MIN_SHAPE_CHANGE
