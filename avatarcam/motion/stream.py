@@ -74,7 +74,9 @@ class StreamConfig:
     """How the streamer trades delay, CPU and smoothness; frozen so a running stream keeps it."""
 
     chunk_frames: int = 1  # motion frames sampled per model call: more saves CPU, adds 40 ms each
-    lookahead_frames: int = 0  # further frames of audio a frame waits for (1 = 40 ms more)
+    # further frames of audio a frame waits for (1 = 40 ms more); fixed by training, so
+    # None takes the model's and a number only checks it
+    lookahead_frames: int | None = None
     # Euler steps per chunk, 1 … 4: more cost CPU (about 2 ms each on one thread). With the
     # shipped weights two steps from the noise's mean (temperature 0) give the best lips per
     # millisecond; sampling (temperature > 0) adds variety but drifts on long silences.
@@ -115,7 +117,8 @@ class MotionStreamer:
 
     def __init__(self, model: LoadedMotionModel, config: StreamConfig = StreamConfig(), seed: int = 0) -> None:
         network = model.network
-        if config.lookahead_frames != network.config.lookahead_frames:
+        self._lookahead = network.config.lookahead_frames
+        if config.lookahead_frames not in (None, self._lookahead):
             raise ValueError(
                 f"this model was trained with a lookahead of {network.config.lookahead_frames} "
                 f"frame(s); the stream asks for {config.lookahead_frames}"
@@ -166,7 +169,7 @@ class MotionStreamer:
         """At the end of a stream: make the frames whose audio is complete, their
         lookahead read as silence."""
         last = self._ready_frames()
-        pad = FEATURES_PER_MOTION_FRAME * self.config.lookahead_frames
+        pad = FEATURES_PER_MOTION_FRAME * self._lookahead
         last_time = float(self._row_times[-1])
         self._append(silence_features(pad), last_time + FEATURE_PERIOD_S * np.arange(1, pad + 1))
         return self._run(last, whole_chunks=False)
@@ -183,8 +186,7 @@ class MotionStreamer:
 
     def _run(self, complete: int, whole_chunks: bool) -> list[MotionFrame]:
         """Sample chunks while their frames and lookahead are complete."""
-        lookahead = self.config.lookahead_frames
-        available = complete - lookahead if whole_chunks else complete
+        available = complete - self._lookahead if whole_chunks else complete
         frames: list[MotionFrame] = []
         while self._done < available:
             size = min(self.config.chunk_frames, available - self._done)
@@ -211,7 +213,7 @@ class MotionStreamer:
         net, device = self._net, self.model.device
         first = self._done - self._context
         window = self._context + size
-        features, vad, times = self._frame_audio(first, window + self.config.lookahead_frames)
+        features, vad, times = self._frame_audio(first, window + self._lookahead)
         known = torch.zeros(1, window, device=device)
         known[:, : self._context] = 1.0
         mel = torch.from_numpy(features).to(device).unsqueeze(0)

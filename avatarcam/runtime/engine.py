@@ -4,15 +4,17 @@ Two worker threads with nothing queued between them but a small window of timest
 motion frames:
 
 - the audio thread reads the source, runs the front end (resampling, VAD, features) and
-  passes the audio on (recording, delayed virtual microphone); when the source has
-  nothing (a microphone unplugged, a file at its end) it feeds silence on the capture
-  clock, so the avatar keeps idling instead of freezing;
-- the render thread ticks at the output rate: it runs the motion model over the features
-  that arrived since the last tick (both torch users on one thread: on two cores, two
-  threads calling torch at once slowed each other three- to fourfold), asks the playback
-  clock which capture instant to show, renders the motion interpolated to it and hands
-  the frame to the sinks.
+  the motion model as soon as a frame's audio is complete, and passes the audio on
+  (recording, delayed virtual microphone); when the source has nothing (a microphone
+  unplugged, a file at its end) it feeds silence on the capture clock, so the avatar keeps
+  idling instead of freezing;
+- the render thread ticks at the output rate: it asks the playback clock which capture
+  instant to show, renders the motion interpolated to it and hands the frame to the sinks.
   A tick that comes too late is skipped and counted, never queued.
+
+Both threads call torch, so torch runs one thread per caller while the engine runs: with
+its default pool of one thread per core, two callers on two cores slowed each other three-
+to fourfold.
 
 Every frame carries the capture time of the audio it shows, so latency is measured.
 """
@@ -23,15 +25,15 @@ import logging
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from avatarcam.audio.chunk import AudioChunk
-from avatarcam.audio.frontend import AudioFrontend, FrontendStep
+from avatarcam.audio.frontend import AudioFrontend
 from avatarcam.audio.source import AudioSource
 from avatarcam.constants import REOPEN_BACKOFF_MAX_S, REOPEN_BACKOFF_START_S, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
@@ -49,12 +51,18 @@ READ_TIMEOUT_S = 0.02  # how long the audio thread waits for a block before look
 SOURCE_SILENT_S = 0.25  # no audio for this long: the source is gone or done; feed silence
 MIN_PLAYBACK_DELAY_S = 0.0
 MAX_PLAYBACK_DELAY_S = 0.3
+# Motion arrives every 40 ms, so how late the newest frame is swings over 40 ms. Showing
+# the instant that the median lateness allows interpolates on half the ticks and holds the
+# newest frame on the rest (a 25 fps frame shown twice, as any 25 fps video at 30 fps),
+# about 20 ms sooner than waiting until nearly every tick can interpolate.
+PLAYBACK_QUANTILE = 0.5
 STATUS_EVERY_S = 0.5  # how often the overlay's figures are refreshed
 STATUS_FRAMES = 60  # the overlay's fps and latency (and the auto voice delay) cover these frames
 # The render thread runs hundreds of small torch operations per frame, each releasing and
 # retaking the GIL; with the audio thread busy in Python, every retake can wait a whole
 # switch interval (5 ms by default). A short interval keeps the render thread's waits short.
 GIL_SWITCH_INTERVAL_S = 0.0005
+TORCH_THREADS = 1  # per calling thread while the engine runs (see the module docstring)
 
 
 class Streamer(Protocol):
@@ -105,12 +113,11 @@ class Engine:
         self.latency_listener = latency_listener
         self.frontend: AudioFrontend | None = None
         self.buffer = MotionBuffer()
-        self.clock = PlaybackClock(MIN_PLAYBACK_DELAY_S, MAX_PLAYBACK_DELAY_S)
+        self.clock = PlaybackClock(MIN_PLAYBACK_DELAY_S, MAX_PLAYBACK_DELAY_S, PLAYBACK_QUANTILE)
         self.stats = RunStats()
         self.filler = SilenceFiller(SAMPLE_RATE)
         self.rest_motion = np.asarray(rest_motion, np.float32)
         self.audio_taps = [sinks.send_audio, *audio_taps]
-        self.steps: deque[FrontendStep] = deque()  # audio thread → render thread, drained every tick
         self.stop_event = threading.Event()
         self.source_ended_at: float | None = None
         self.errors: list[BaseException] = []
@@ -160,25 +167,19 @@ class Engine:
         """One block through the front end; its features queued for the motion model, the
         audio on to the taps."""
         heard = chunk
-        if self.controls is not None and self.controls.state(time.monotonic()).muted:
+        state = self.controls.state(time.monotonic()) if self.controls is not None else None
+        if state is not None and state.muted:
             heard = AudioChunk(np.zeros_like(chunk.samples), chunk.rate, chunk.start_time)
         if self.frontend is None or self.frontend.in_rate != chunk.rate:
             self.frontend = AudioFrontend(chunk.rate)  # first audio, or silence ↔ microphone
         step = self.frontend.process(heard)
         self._speaking = step.speech
-        self.steps.append(step)
-        for tap in self.audio_taps:
-            tap(chunk)
-
-    def _advance_motion(self, state: ControlState | None) -> None:
-        """Run the motion model over every queued front-end step, conditioned on the
-        controls' `state` (on the render thread, so the two torch users never compete for
-        the cores)."""
         if state is not None:
             self.streamer.set_preset(state.target, state.weight)
-        while self.steps:
-            for frame in self.streamer.push(self.steps.popleft()):
-                self.buffer.add(frame.time, frame.vector, frame.speech)
+        for frame in self.streamer.push(step):
+            self.buffer.add(frame.time, frame.vector, frame.speech)
+        for tap in self.audio_taps:
+            tap(chunk)
 
     # --- render thread ------------------------------------------------------------------
     def _render_loop(self) -> None:
@@ -192,7 +193,6 @@ class Engine:
                 time.sleep(next_tick - now)
                 now = time.monotonic()
             state = self.controls.state(now) if self.controls else None
-            self._advance_motion(state)
             frozen = bool(state and state.frozen)
             self.clock.observe(now, self.buffer.newest_time)
             shown = self.buffer.at(self.clock.instant(now))
@@ -251,6 +251,8 @@ class Engine:
         """Run until the duration, the end of the source or Ctrl-C/SIGTERM, then stop the
         threads and the source (the caller closes the sinks). Returns the measurements."""
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(TORCH_THREADS)
         self.stats = RunStats()
         threads = [threading.Thread(target=self._guarded(loop), name=name, daemon=True)
                    for name, loop in (("avatarcam-audio", self._audio_loop),
@@ -272,6 +274,7 @@ class Engine:
             for thread in threads:
                 thread.join(timeout=5.0)
             self.source.stop()
+            torch.set_num_threads(torch_threads)
         if self.errors:
             raise self.errors[0]
         return self.stats
