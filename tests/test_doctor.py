@@ -94,7 +94,7 @@ def test_display_check_fails_when_no_server_answers(no_display: None, monkeypatc
     unused = next(f":{n}" for n in range(900, 1000) if not Path(f"/tmp/.X11-unix/X{n}").exists())
     monkeypatch.setenv("DISPLAY", unused)
     check = checks.check_hotkey_display()
-    assert check.status == "fail" and f"cannot open X display {unused}" in check.detail
+    assert check.status == "fail" and f"the X display {unused} cannot be opened" in check.detail
 
 
 def test_display_check_warns_on_wayland(no_display: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from avatarcam.errors import AvatarcamError
@@ -48,43 +49,62 @@ def check_chord(chord: str) -> None:
         raise HotkeyBindingError(f"The hotkey {chord!r} is not a key chord; {CHORD_HINT}.")
 
 
-def why_unavailable(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> str | None:
-    """One sentence on why global hotkeys cannot run here, or None if they can.
+@dataclass(frozen=True)
+class HotkeyProblem:
+    """Why global hotkeys cannot run in this session, and what makes them work."""
 
-    On Linux this opens (and closes) the X display, since a DISPLAY that names no running
-    server, or one without the RECORD extension pynput listens through, is as bad as none.
-    """
+    what: str  # what is wrong, e.g. "this is a Wayland session, …"
+    fix: str  # what the user does about it
+    wayland: bool = False  # a Wayland session: nothing to repair, only another session type
+
+    @property
+    def sentence(self) -> str:
+        """The one sentence users see."""
+        return f"Global hotkeys are off: {self.what}; {self.fix}."
+
+
+def hotkey_problem(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> HotkeyProblem | None:
+    """Why global hotkeys cannot run here, or None if they can (`avatarcam doctor` shows it
+    too). On Linux this opens (and closes) the X display, since a DISPLAY that names no
+    running server, or one without the RECORD extension pynput listens through, is as bad
+    as none."""
     if not platform.startswith("linux"):
         return None
     display = environ.get("DISPLAY")
     if environ.get("XDG_SESSION_TYPE") == "wayland" or (environ.get("WAYLAND_DISPLAY") and not display):
-        return ("Global hotkeys are off: this is a Wayland session, where apps cannot see keys pressed "
-                "in other windows; log in with an X11 (Xorg) session to use them.")
+        return HotkeyProblem("this is a Wayland session, where apps cannot see keys pressed in other windows",
+                             "log in with an X11 (Xorg) session to use them", wayland=True)
     if not display:
-        return ("Global hotkeys are off: there is no X display (DISPLAY is not set); run avatarcam "
-                "from a desktop session to use them.")
+        return HotkeyProblem("there is no X display (DISPLAY is not set)",
+                             "run avatarcam from an X11 desktop session (or set DISPLAY, for example to :0) to use them")
     return _x_display_problem(display)
 
 
-def _x_display_problem(display: str) -> str | None:
+def why_unavailable(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> str | None:
+    """One sentence on why global hotkeys cannot run here, or None if they can."""
+    problem = hotkey_problem(environ, platform)
+    return problem.sentence if problem else None
+
+
+def _x_display_problem(display: str) -> HotkeyProblem | None:
     """Why pynput could not listen on X display `display`, or None when it can."""
     try:
         import Xlib.display
         import Xlib.error
     except ImportError:
-        return "Global hotkeys are off: python-xlib is not installed; install it with `pip install python-xlib`."
+        return HotkeyProblem("python-xlib is not installed", "install it with `pip install python-xlib`")
     try:
         connection = Xlib.display.Display(display)
     except (Xlib.error.DisplayError, Xlib.error.ConnectionClosedError, Xlib.error.XauthError, OSError) as err:
-        return (f"Global hotkeys are off: the X display {display} cannot be opened ({err}); check that "
-                "its X server is running and lets you connect (xauth, xhost).")
+        return HotkeyProblem(f"the X display {display} cannot be opened ({err})",
+                             "check that its X server is running and lets you connect (xauth, xhost)")
     try:
         has_record = connection.has_extension("RECORD")
     finally:
         connection.close()
     if not has_record:
-        return (f"Global hotkeys are off: the X server on {display} lacks the RECORD extension that "
-                "global key capture needs; enable it in the server's configuration (Xvfb: +extension RECORD).")
+        return HotkeyProblem(f"the X server on {display} lacks the RECORD extension that global key capture needs",
+                             "enable it in the server's configuration (Xvfb: +extension RECORD)")
     return None
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from avatarcam.audio.devices import list_input_devices, load_sounddevice
+from avatarcam.control.hotkeys import hotkey_problem
 from avatarcam.errors import AudioInputError
 from avatarcam.sinks.camera_backends import list_camera_backends
 
@@ -214,35 +215,14 @@ def check_virtual_camera() -> Check:
 
 def check_hotkey_display() -> Check:
     """An X display for global hotkeys on Linux; Windows and macOS need none."""
+    name = "X display (hotkeys)"
     if not sys.platform.startswith("linux"):
-        return Check("X display (hotkeys)", "ok", "not needed on this OS")
-    if os.environ.get("WAYLAND_DISPLAY") or os.environ.get("XDG_SESSION_TYPE") == "wayland":
-        return Check(
-            "X display (hotkeys)", "warn", "Wayland session: global hotkeys do not work there",
-            "Log in to an X11 session (e.g. 'Ubuntu on Xorg') to use hotkeys; everything else works on Wayland.",
-        )
-    display = os.environ.get("DISPLAY")
-    if not display:
-        return Check(
-            "X display (hotkeys)", "fail", "DISPLAY is not set, so hotkeys cannot be read",
-            "Run avatarcam inside an X11 desktop session (or set DISPLAY, e.g. DISPLAY=:0); everything else works without it.",
-        )
-    try:
-        import Xlib.display
-        import Xlib.error
-    except ImportError:
-        return Check(
-            "X display (hotkeys)", "fail", "python-xlib is not installed",
-            "Install it: `pip install python-xlib` (pynput needs it on Linux).",
-        )
-    try:
-        Xlib.display.Display(display).close()
-    except (Xlib.error.DisplayError, Xlib.error.ConnectionClosedError, Xlib.error.XauthError, OSError) as err:
-        return Check(
-            "X display (hotkeys)", "fail", f"cannot open X display {display}: {err}",
-            "Check that the X server on DISPLAY is running and lets you connect (xauth/xhost).",
-        )
-    return Check("X display (hotkeys)", "ok", f"X display {display}")
+        return Check(name, "ok", "not needed on this OS")
+    problem = hotkey_problem()
+    if problem is None:
+        return Check(name, "ok", f"X display {os.environ.get('DISPLAY')}")
+    fix = problem.fix[0].upper() + problem.fix[1:] + "; everything else works without them."
+    return Check(name, "warn" if problem.wayland else "fail", problem.what, fix)
 
 
 def check_cuda() -> Check:
