@@ -23,6 +23,7 @@ from avatarcam.audio.ring import AudioRing
 from avatarcam.audio.speech_synth import synthesize_espeak
 from avatarcam.audio.vad import VadConfig
 from avatarcam.constants import CAPTURE_BLOCK_MS
+from avatarcam.plotting import pyplot
 from avatarcam.runtime.timing import percentile_summary
 
 MIC_RATE = 48_000  # the rate most microphones deliver by default
@@ -110,10 +111,7 @@ def run_audio_bench(
 
 def plot_audio_bench(samples: AudioBenchSamples, out: Path) -> Path:
     """Write a PNG with the distribution of block cost and of VAD decision delay."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (cost_ax, delay_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
     budget_us = CAPTURE_BLOCK_MS * 1000

@@ -12,6 +12,7 @@ import soundfile
 
 from avatarcam.audio.decode import decode_audio_file
 from avatarcam.audio.speech_synth import synthesize_espeak
+from avatarcam.plotting import pyplot
 from avatarcam.render.default_portrait import write_default_portrait
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.session import RunRequest, run_session
@@ -77,10 +78,7 @@ def format_e2e(summary: dict[str, object]) -> str:
 
 def plot_latency(stats: RunStats, path: Path) -> None:
     """A histogram (PNG) of the per-frame latency after warm-up."""
-    import matplotlib  # only when plotting: every `avatarcam` command imports this module
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     times = np.asarray(stats.frame_times)
     latency = np.asarray(stats.latencies_s)[times >= stats.started + WARMUP_S] * 1000.0

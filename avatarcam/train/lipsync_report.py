@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from avatarcam.constants import MOTION_FPS, SAMPLE_RATE
+from avatarcam.plotting import pyplot
 from avatarcam.train.lipsync_eval import (
     CLOSED_JAW,
     MAX_LAG_FRAMES,
@@ -80,10 +81,7 @@ def plot_item(item: EvalItem, predictions: Mapping[str, npt.ArrayLike], path: Pa
               window: tuple[float, float] | None = None) -> None:
     """A PNG of the item's waveform above its target jaw_open and each predictor's, with
     the m/b/p centres marked, over `window` seconds (default: the whole item)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     samples = read_16k(item.audio)
     start, end = window or (0.0, samples.size / SAMPLE_RATE)
