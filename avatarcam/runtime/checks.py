@@ -73,6 +73,7 @@ REQUIREMENTS = (
     Requirement("scikit-image", "skimage"),
     Requirement("matplotlib", "matplotlib"),
     Requirement("scipy", "scipy"),
+    Requirement("threadpoolctl", "threadpoolctl"),
 )
 
 MEDIAPIPE_MODELS = (  # paths under mediapipe/modules/

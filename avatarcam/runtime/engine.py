@@ -14,7 +14,8 @@ motion frames:
 
 Both threads call torch, so torch runs one thread per caller while the engine runs: with
 its default pool of one thread per core, two callers on two cores slowed each other three-
-to fourfold.
+to fourfold. numpy's OpenBLAS is held to one thread too: after each call its idle workers
+spin in sched_yield, which cost a whole core.
 
 Every frame carries the capture time of the audio it shows, so latency is measured.
 """
@@ -31,6 +32,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from avatarcam.audio.chunk import AudioChunk
 from avatarcam.audio.frontend import AudioFrontend
@@ -63,6 +65,7 @@ STATUS_FRAMES = 60  # the overlay's fps and latency (and the auto voice delay) c
 # switch interval (5 ms by default). A short interval keeps the render thread's waits short.
 GIL_SWITCH_INTERVAL_S = 0.0005
 TORCH_THREADS = 1  # per calling thread while the engine runs (see the module docstring)
+BLAS_THREADS = 1  # numpy's BLAS while the engine runs (see the module docstring)
 
 
 class Streamer(Protocol):
@@ -247,12 +250,8 @@ class Engine:
         return (options.stop_when_source_ends and self.source_ended_at is not None
                 and now - self.source_ended_at >= options.tail_s)
 
-    def run(self) -> RunStats:
-        """Run until the duration, the end of the source or Ctrl-C/SIGTERM, then stop the
-        threads and the source (the caller closes the sinks). Returns the measurements."""
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-        torch_threads = torch.get_num_threads()
-        torch.set_num_threads(TORCH_THREADS)
+    def _run_threads(self) -> None:
+        """Start both worker threads, wait for a reason to stop, then stop them and the source."""
         self.stats = RunStats()
         threads = [threading.Thread(target=self._guarded(loop), name=name, daemon=True)
                    for name, loop in (("avatarcam-audio", self._audio_loop),
@@ -274,6 +273,17 @@ class Engine:
             for thread in threads:
                 thread.join(timeout=5.0)
             self.source.stop()
+
+    def run(self) -> RunStats:
+        """Run until the duration, the end of the source or Ctrl-C/SIGTERM, then stop the
+        threads and the source (the caller closes the sinks). Returns the measurements."""
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(TORCH_THREADS)
+        try:
+            with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+                self._run_threads()
+        finally:
             torch.set_num_threads(torch_threads)
         if self.errors:
             raise self.errors[0]
