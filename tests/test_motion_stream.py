@@ -157,16 +157,12 @@ def test_two_minutes_of_idle_do_not_loop(two_minutes_idle: IdleFigures) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="over 2 minutes of silence the shipped weights drift: the jaw stays "
-                   "under 0.05 in about 97 % of frames and yaw wanders by about 5.6° (models/MODEL_CARD.md)")
 def test_two_minutes_of_idle_keep_the_mouth_closed_and_the_head_near(two_minutes_idle: IdleFigures) -> None:
     assert two_minutes_idle.jaw_closed_share >= 0.98
     assert max(two_minutes_idle.sway_std_deg.values()) < 5.0
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the shipped weights do not blink on their own with the default "
-                   "sampler; sampling with noise blinks too often and too long (models/MODEL_CARD.md)")
 def test_two_minutes_of_idle_blink_at_a_human_rate(two_minutes_idle: IdleFigures) -> None:
     assert 8.0 <= two_minutes_idle.blinks_per_minute <= 20.0
     assert all(0.1 <= d <= 0.3 for d in two_minutes_idle.blink_durations_s)

@@ -44,7 +44,10 @@ class ModelConfig:
 
     fields: int = NUM_FIELDS  # motion values per frame
     frame_features: int = FRAME_FEATURES  # log-mel values per motion frame
-    lookahead_frames: int = 0  # further motion frames of audio each frame sees (1 = 40 ms more)
+    # further motion frames of audio each frame sees (1 = 40 ms more, on top of the 35 ms its
+    # own span's audio reaches past the instant it depicts); a model trained with 0 scored
+    # r 0.60 against 0.76 with 1 on the held-out voices, so 1 it is
+    lookahead_frames: int = 1
     audio_channels: int = 96  # width of the audio encoder
     audio_dilations: tuple[int, ...] = (1, 2, 4, 8)  # causal conv layers of the audio encoder
     channels: int = 96  # width of the denoiser
