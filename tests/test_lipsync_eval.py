@@ -22,7 +22,6 @@ from avatarcam.motion.loudness_baseline import (
     block_levels,
 )
 from avatarcam.train import corpus, lipsync_eval
-from avatarcam.train.espeak_synth import engine
 from avatarcam.train.flite_synth import speak as flite_speak
 from avatarcam.train.lipsync_eval import (
     CLOSED_JAW,
@@ -35,7 +34,7 @@ from avatarcam.train.lipsync_eval import (
     tune_baseline,
 )
 from avatarcam.train.phonemes import BILABIALS, SILENCE, VOWELS, Phone
-from avatarcam.train.real_speech_alignment import align_transcript, dtw_path, find_speech, with_stop_closures
+from avatarcam.train.real_speech_alignment import align_transcript, dtw_path, find_speech
 from avatarcam.train.speech import Style
 from avatarcam.train.visemes import MOUTH_FIELDS, mouth_targets
 
@@ -148,17 +147,6 @@ def test_dtw_path_follows_a_known_stretch_within_its_slope_limits() -> None:
     assert np.all(np.abs(path[:, 1] - 1.5 * path[:, 0]) <= 2)
     with pytest.raises(ValueError, match="slope"):
         dtw_path(np.ones((10, 40)))
-
-
-def test_espeak_stops_start_at_their_silent_closure() -> None:
-    said = engine().speak("a map, a pea", "en-us", Style(160, 0.5, 1.0))
-    moved = with_stop_closures(said.samples, said.phones)
-    before = next(p for p in said.phones if p.name == "p")
-    after = next(p for p in moved if p.name == "p")
-    assert 0.02 <= before.start - after.start <= 0.1 and after.end == before.end
-    closure = said.samples[int(after.start * SAMPLE_RATE): int(before.start * SAMPLE_RATE)]
-    assert np.sqrt(np.mean(closure**2)) < 1e-3
-    assert [p.name for p in moved] == [p.name for p in said.phones]
 
 
 def test_alignment_puts_a_known_voice_s_bilabials_where_they_were_spoken() -> None:

@@ -179,7 +179,7 @@ def test_espeak_voiceless_stops_start_at_their_closure() -> None:
     """espeak-ng reports p/t/k at the burst; the phone must start where the lips shut, i.e.
     in the silent closure before the burst, so the first 20 ms of each is (near) silent."""
     spoken = espeak_synth.engine().speak("A paper tip, a top kit.", "en-us", STYLE)
-    stops = [p for p in spoken.phones if p.name in espeak_synth.VOICELESS_STOPS and p.start > 0.05]
+    stops = [p for p in spoken.phones if p.name in ("p", "t", "k") and p.start > 0.05]
     assert len(stops) >= 5
     for phone in stops:
         head = spoken.samples[round(phone.start * SAMPLE_RATE):round((phone.start + 0.02) * SAMPLE_RATE)]

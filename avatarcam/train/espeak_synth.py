@@ -25,10 +25,11 @@ POS_CHARACTER = 1
 PARAM_RATE, PARAM_VOLUME, PARAM_PITCH, PARAM_RANGE = 1, 2, 3, 4
 EE_OK = 0
 
-# espeak-ng times a voiceless stop's phoneme event at its burst: the closure before it is the
-# digital silence at the end of the previous phone. The lips shut at the start of that
-# silence, so a stop's phone is moved back to where the silence begins.
-VOICELESS_STOPS = frozenset({"p", "t", "k"})
+# espeak-ng times a stop's phoneme event at its burst whenever the closure before it is
+# digital silence (always for p, t, k; for b, d, g the closure is mostly voiced): that
+# silence is counted in the previous phone. The lips shut where it begins, so the stop's
+# phone is moved back there.
+STOPS = frozenset({"p", "b", "t", "d", "k", "g"})
 CLOSURE_STEP_S = 0.005  # granularity of the silence search
 CLOSURE_MAX_S = 0.12  # a longer gap is a pause; the closure is taken as its last part
 CLOSURE_SILENCE = 1e-4  # |sample| below this (about −80 dBFS) counts as espeak's silence
@@ -125,13 +126,13 @@ class EspeakEngine:
 def _closure_onsets(
     onsets: list[tuple[int, str]], samples: npt.NDArray[np.float32], rate: int
 ) -> list[tuple[int, str]]:
-    """`onsets` with each voiceless stop moved from its burst back to the start of the
-    silent closure before it (at most `CLOSURE_MAX_S`, never before the previous onset)."""
+    """`onsets` with each stop moved from its burst back to the start of the silent
+    closure before it, if any (at most `CLOSURE_MAX_S`, never before the previous onset)."""
     step = max(1, round(CLOSURE_STEP_S * rate))
     longest = round(CLOSURE_MAX_S * rate)
     moved: list[tuple[int, str]] = []
     for sample, name in onsets:
-        if name not in ESPEAK_MODIFIERS and from_espeak(name) in VOICELESS_STOPS:
+        if name not in ESPEAK_MODIFIERS and from_espeak(name) in STOPS:
             floor = max(moved[-1][0] + step if moved else 0, sample - longest)
             while sample - step >= floor and np.abs(samples[sample - step:sample]).max() < CLOSURE_SILENCE:
                 sample -= step

@@ -34,10 +34,6 @@ SPEECH_ABOVE_FLOOR_DB = 10.0  # ... but never closer than this to the quietest b
 FLOOR_PERCENTILE = 5.0
 PAUSE_MIN_S = 0.2  # quiet stretches inside speech at least this long are pauses (stop closures are shorter)
 FRAME_OFFSET_S = WIN_LENGTH / 2 / SAMPLE_RATE  # a feature frame's centre after its start
-STOPS = frozenset({"p", "b", "t", "d", "k", "g"})
-CLOSURE_DBFS = -70.0  # espeak-ng's stop closures are digital silence, far below this
-CLOSURE_PROBE_S = 0.005  # the closure is measured in steps this long
-CLOSURE_SEARCH_S = 0.02  # the closure ends at most this long before espeak-ng's stop event
 
 
 @dataclass(frozen=True)
@@ -157,44 +153,7 @@ def _spoken(transcript: str, rate_wpm: int) -> tuple[npt.NDArray[np.float32], li
     found = find_speech(said.samples)
     pauses = tuple((p.start, p.end) for p in said.phones
                    if p.name == SILENCE and found.start < p.start and p.end < found.end)
-    return said.samples, with_stop_closures(said.samples, said.phones), Speech(found.start, found.end, pauses)
-
-
-def with_stop_closures(samples16k: npt.ArrayLike, phones: Sequence[Phone]) -> list[Phone]:
-    """espeak-ng phones with each stop starting at its closure instead of its release.
-
-    espeak-ng's phoneme event for p, b, t, d, k or g comes at the burst; the silent closure
-    before it is counted in the previous phone, which would put the lips' closure of p and
-    b some 40 ms late. The stop is moved back to where that silence begins.
-    """
-    x = np.asarray(samples16k, dtype=np.float64)
-    out = list(phones)
-    for i in range(1, len(out)):
-        previous, stop = out[i - 1], out[i]
-        if stop.name in STOPS and previous.name != SILENCE:
-            start = _closure_start(x, previous.start, stop.start)
-            if start is not None:
-                out[i - 1] = Phone(previous.name, previous.start, start)
-                out[i] = Phone(stop.name, start, stop.end)
-    return out
-
-
-def _closure_start(x: npt.NDArray[np.float64], earliest: float, release: float) -> float | None:
-    """Where the silent run that ends just before `release` (s) begins, not before
-    `earliest`; None when there is no such silence."""
-    step = int(round(CLOSURE_PROBE_S * SAMPLE_RATE))
-    ends = np.arange(int(round(release * SAMPLE_RATE)), int(round(earliest * SAMPLE_RATE)) + step, -step)
-    if ends.size == 0:
-        return None
-    power = np.array([np.mean(x[end - step:end] ** 2) for end in ends])
-    quiet = 10.0 * np.log10(power + 1e-20) < CLOSURE_DBFS
-    search = int(round(CLOSURE_SEARCH_S / CLOSURE_PROBE_S))
-    if not quiet[:search + 1].any():
-        return None
-    first = int(np.argmax(quiet))
-    loud_after = np.flatnonzero(~quiet[first:])
-    last = first + (int(loud_after[0]) - 1 if loud_after.size else quiet.size - first - 1)
-    return float(ends[last] - step) / SAMPLE_RATE
+    return said.samples, list(said.phones), Speech(found.start, found.end, pauses)
 
 
 def _rate_matching(transcript: str, real_seconds: float) -> tuple[npt.NDArray[np.float32], list[Phone], Speech]:
