@@ -10,6 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import torch
+
+from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
+from avatarcam.motion.stream import LoadedMotionModel, load_motion_model
 
 from tests.pulse import PulseServer, start_pulse, why_pulse_unavailable
 
@@ -65,3 +69,15 @@ def xvfb_display() -> Iterator[str]:
     """A private Xvfb display (":N"), stopped after the test."""
     with running_xvfb() as display:
         yield display
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory: pytest.TempPathFactory) -> LoadedMotionModel:
+    """A small untrained-but-random motion model: stream mechanics do not depend on training."""
+    torch.manual_seed(0)
+    network = MotionDenoiser(ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1,)))
+    for parameter in network.parameters():
+        parameter.data.normal_(0.0, 0.1)
+    path = tmp_path_factory.mktemp("model") / "random.pt"
+    torch.save(weights_payload(network, {}), path)
+    return load_motion_model(path)

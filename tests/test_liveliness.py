@@ -13,10 +13,9 @@ from avatarcam.audio.chunk import AudioChunk
 from avatarcam.audio.frontend import AudioFrontend
 from avatarcam.constants import MOTION_FPS, SAMPLE_RATE
 from avatarcam.motion.liveliness import Liveliness
-from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
 from avatarcam.motion.quality import BLINK_EDGE, IdleFigures, idle_figures
 from avatarcam.motion.space import FIELDS, NUM_FIELDS, index_of
-from avatarcam.motion.stream import LoadedMotionModel, MotionFrame, MotionStreamer, StreamConfig, load_motion_model
+from avatarcam.motion.stream import LoadedMotionModel, MotionFrame, MotionStreamer, StreamConfig
 
 TEN_MINUTES = 10 * 60 * MOTION_FPS
 NO_PRESET = np.zeros(NUM_FIELDS, np.float32)
@@ -147,18 +146,6 @@ def test_frames_must_come_in_time_order() -> None:
         layer.apply(1.0, frame, False, NO_PRESET, NO_PRESET)
 
 
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory: pytest.TempPathFactory) -> LoadedMotionModel:
-    """A small random model: the layer's place in the stream does not depend on training."""
-    torch.manual_seed(0)
-    network = MotionDenoiser(ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1,)))
-    for parameter in network.parameters():
-        parameter.data.normal_(0.0, 0.1)
-    path = tmp_path_factory.mktemp("model") / "random.pt"
-    torch.save(weights_payload(network, {}), path)
-    return load_motion_model(path)
-
-
 @pytest.fixture
 def one_torch_thread() -> Iterator[None]:
     """Torch on one thread while a test runs: a model this small gains nothing from more, and
@@ -181,9 +168,9 @@ def _stream_silence(model: LoadedMotionModel, config: StreamConfig, seconds: flo
 
 
 @pytest.mark.usefixtures("one_torch_thread")
-def test_streamer_applies_the_layer_after_the_model(small_model: LoadedMotionModel) -> None:
-    raw = _stream_silence(small_model, StreamConfig(liveliness=False), 30.0)
-    lively = _stream_silence(small_model, StreamConfig(), 30.0)
+def test_streamer_applies_the_layer_after_the_model(random_model: LoadedMotionModel) -> None:
+    raw = _stream_silence(random_model, StreamConfig(liveliness=False), 30.0)
+    lively = _stream_silence(random_model, StreamConfig(), 30.0)
     assert not any(f.speech for f in raw)
     layer = Liveliness(0)
     expected = np.stack([layer.apply(f.time, f.vector, f.speech, NO_PRESET, NO_PRESET) for f in raw])

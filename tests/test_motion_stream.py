@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-import torch
 
 from avatarcam.audio.chunk import AudioChunk
 from avatarcam.audio.file_source import FileSource
 from avatarcam.audio.frontend import AudioFrontend
 from avatarcam.cli.main import main
 from avatarcam.constants import MOTION_FPS, SAMPLE_RATE, SAMPLES_PER_MOTION_FRAME
-from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
 from avatarcam.motion.motion_io import read_csv
 from avatarcam.motion.offline import motion_for_file
 from avatarcam.motion.quality import IdleFigures, frame_jumps, idle_figures, seam_figures
@@ -42,18 +40,6 @@ def _room_noise(seconds: float, seed: int = 0) -> np.ndarray:
 def _write(path: Path, samples: np.ndarray) -> Path:
     soundfile.write(str(path), samples, SAMPLE_RATE)
     return path
-
-
-@pytest.fixture(scope="module")
-def random_model(tmp_path_factory: pytest.TempPathFactory) -> LoadedMotionModel:
-    """A small untrained-but-random model: the mechanics do not depend on training."""
-    torch.manual_seed(0)
-    network = MotionDenoiser(ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1,)))
-    for parameter in network.parameters():
-        parameter.data.normal_(0.0, 0.1)
-    path = tmp_path_factory.mktemp("model") / "random.pt"
-    torch.save(weights_payload(network, {}), path)
-    return load_motion_model(path)
 
 
 @pytest.fixture(scope="module")
