@@ -16,8 +16,8 @@ from torch import nn
 
 from avatarcam.render import landmark_sets as ls
 from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent, group_crop, group_layer
-from avatarcam.render.feature_frame import (FeatureFrame, contour_reach, contour_samples, look_up,
-                                            soft_step)
+from avatarcam.render.feature_frame import (FeatureFrame, FixedFrame, contour_reach, contour_samples,
+                                            look_up, soft_step)
 
 UPPER_SHARE = 0.9  # the upper lid does most of a blink; the lower lid meets it
 EYE_CROP_FACE_HEIGHTS = (0.34, 0.26)  # (width, height) of an eye's work area
@@ -80,9 +80,7 @@ class Eyelids(nn.Module):
         self.register_buffer("to_normalised", torch.tensor([2.0 / width, 2.0 / height]))
         points = source_points.reshape(2, POINTS_PER_EYE, 2)
         source = FeatureFrame.from_corners(points[:, 0], points[:, 1])
-        for name, value in (("src_origin", source.origin), ("src_axis_u", source.axis_u),
-                            ("src_axis_v", source.axis_v), ("src_half_width", source.half_width)):
-            self.register_buffer(name, value)
+        self.source = FixedFrame(source)
         contours = _eye_contours(*source.to_frame(points))
         self.register_buffer("photo_reach", contour_reach(contours))
         self.register_buffer("photo_table", contour_samples(contours, self.photo_reach, ordered=False))
@@ -122,9 +120,7 @@ class Eyelids(nn.Module):
                  * soft_step(1.0 + CORNER_FEATHER - torch.abs(u), 1.0 / CORNER_FEATHER)
                  * torch.clamp(amount / BLINK_RAMP, 0.0, 1.0))
 
-        source = FeatureFrame(self.src_origin.repeat(batch, 1), self.src_axis_u.repeat(batch, 1),
-                              self.src_axis_v.repeat(batch, 1), self.src_half_width.repeat(batch, 1))
-        grid = ((source.to_pixels(u, source_v) + 0.5) * self.to_normalised - 1.0)[:, None]
+        grid = ((self.source.repeated(batch).to_pixels(u, source_v) + 0.5) * self.to_normalised - 1.0)[:, None]
         skin = F.grid_sample(person[:, :3].expand(2 * batch, -1, -1, -1), grid, mode="bilinear",
                              padding_mode="border", align_corners=False)[:, :, 0]
         for eye in range(2):  # one after the other: the two work areas may overlap

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 TABLE_SAMPLES = 96  # contour samples across a feature: about one per pixel at 512×512
 TABLE_MARGIN = 1.05  # the table reaches this far past the outermost knot
@@ -50,6 +51,23 @@ class FeatureFrame:
         scale = self.half_width[:, :, None]
         return self.origin[:, None] + scale * (u[..., None] * self.axis_u[:, None]
                                                + v[..., None] * self.axis_v[:, None])
+
+
+class FixedFrame(nn.Module):
+    """A feature's frame in the photo, which never moves: kept as buffers (so it follows the
+    module to a device and into an ONNX export) and handed out repeated per batch item."""
+
+    def __init__(self, frame: FeatureFrame) -> None:
+        super().__init__()
+        self.register_buffer("origin", frame.origin)
+        self.register_buffer("axis_u", frame.axis_u)
+        self.register_buffer("axis_v", frame.axis_v)
+        self.register_buffer("half_width", frame.half_width)
+
+    def repeated(self, times: int) -> FeatureFrame:
+        """The frame (F features) as a FeatureFrame of F * `times` items: all F, `times` over."""
+        return FeatureFrame(self.origin.repeat(times, 1), self.axis_u.repeat(times, 1),
+                            self.axis_v.repeat(times, 1), self.half_width.repeat(times, 1))
 
 
 def piecewise_linear(x: torch.Tensor, knots_x: torch.Tensor, knots_y: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from avatarcam.render import landmark_sets as ls
-from avatarcam.render.feature_frame import (FeatureFrame, between_contours, contour_reach,
-                                            contour_samples, look_up, soft_step)
+from avatarcam.render.feature_frame import (FeatureFrame, FixedFrame, between_contours,
+                                            contour_reach, contour_samples, look_up, soft_step)
 
 OUTER_FEATHER_PX = 2.0  # where the redrawn skin meets the warped face
 CORNER_FEATHER = 0.15  # in half mouth widths, beyond the outer lip corners
@@ -44,9 +44,7 @@ class LipBands(nn.Module):
         self.register_buffer("lower", torch.tensor(lower))
         self.register_buffer("to_normalised", to_normalised.clone())
         source = FeatureFrame.from_corners(rest[None, corners[0]], rest[None, corners[1]])
-        for name, value in (("src_origin", source.origin), ("src_axis_u", source.axis_u),
-                            ("src_axis_v", source.axis_v), ("src_half_width", source.half_width)):
-            self.register_buffer(name, value)
+        self.source = FixedFrame(source)
         contours = self._contours(*source.to_frame(rest[None]))
         self.register_buffer("photo_reach", contour_reach(contours))
         self.register_buffer("photo_table", contour_samples(contours, self.photo_reach))
@@ -79,9 +77,7 @@ class LipBands(nn.Module):
         sharp = frame.half_width / OUTER_FEATHER_PX
         alpha = (soft_step(v - drawn[..., 0], sharp) * soft_step(drawn[..., -1] - v, sharp)
                  * soft_step(outer_u + CORNER_FEATHER - torch.abs(u), 1.0 / CORNER_FEATHER))
-        source = FeatureFrame(self.src_origin.expand(batch, -1), self.src_axis_u.expand(batch, -1),
-                              self.src_axis_v.expand(batch, -1), self.src_half_width.expand(batch, -1))
-        grid = ((source.to_pixels(u, source_v) + 0.5) * self.to_normalised - 1.0)[:, None]
+        grid = ((self.source.repeated(batch).to_pixels(u, source_v) + 0.5) * self.to_normalised - 1.0)[:, None]
         colour = F.grid_sample(person[:, :3].expand(batch, -1, -1, -1), grid, mode="bilinear",
                                padding_mode="border", align_corners=False)[:, :, 0]
         return colour, alpha
