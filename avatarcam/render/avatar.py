@@ -27,7 +27,9 @@ from avatarcam.render.segmentation import fill_background, person_mask
 from avatarcam.render import landmark_sets as ls
 
 FORMAT = "avatarcam-avatar"
-VERSION = 3  # 2: eyelids drawn at full resolution, lip seal as its own basis; 3: rounded jaw opening
+# 2: eyelids drawn at full resolution, lip seal as its own basis; 3: rounded jaw opening;
+# 4: the teeth colour for the lower teeth
+VERSION = 4
 META_FILE = "meta.json"
 MOTION_FILE = "motion.json"
 
@@ -129,7 +131,7 @@ def _write(out: Path, image: np.ndarray, mask: np.ndarray, background: np.ndarra
                  eye_points=rig.eye_points, eye_deltas=rig.eye_deltas,
                  yaw_offsets=rig.yaw_offsets, pitch_offsets=rig.pitch_offsets,
                  centre=rig.centre, face_px=np.float32(rig.face_px),
-                 mouth_texture=mouth.texture, tongue_rgb=mouth.tongue_rgb,
+                 mouth_texture=mouth.texture, tongue_rgb=mouth.tongue_rgb, teeth_rgb=mouth.teeth_rgb,
                  teeth_seen=np.bool_(mouth.teeth_seen))
     meta = {"format": FORMAT, "version": VERSION, "source": str(source),
             "sizes": list(avatar.canvases), "pose_translation_px": pose_translation.tolist()}
@@ -169,7 +171,8 @@ def load_avatar(folder: str | Path, sizes: tuple[str, ...] | None = None) -> Ava
                       eye_deltas=data["eye_deltas"], yaw_offsets=data["yaw_offsets"],
                       pitch_offsets=data["pitch_offsets"], centre=data["centre"],
                       face_px=float(data["face_px"]))
-            mouth = MouthAssets(data["mouth_texture"], data["tongue_rgb"], bool(data["teeth_seen"]))
+            mouth = MouthAssets(data["mouth_texture"], data["tongue_rgb"], data["teeth_rgb"],
+                                bool(data["teeth_seen"]))
             canvases[name] = Canvas(output_size(name), data["person"], data["background"], rig, mouth)
     motion = from_dict(json.loads((folder / MOTION_FILE).read_text()))
     assert motion.shape == (NUM_FIELDS,)

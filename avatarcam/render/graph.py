@@ -48,6 +48,17 @@ TONGUE_HALF_WIDTH = 0.75  # half mouth widths
 TONGUE_DEPTH = 0.2  # the tongue's half height beyond the opening, half mouth widths
 TONGUE_EDGE_SHARPNESS = 6.0
 TONGUE_SHADOW = 0.6  # brightness at the tongue's edge relative to its middle
+# The lower teeth stand on the lower lip, in front of the tongue, narrower than the mouth
+# and in the upper lip's shadow; they show more as the jaw drops, up to LOWER_TEETH_HEIGHT
+# once the opening (in the middle) reaches LOWER_TEETH_FULL_OPENING. In half mouth widths.
+LOWER_TEETH_HEIGHT = 0.14
+LOWER_TEETH_FULL_OPENING = 0.8
+LOWER_TEETH_HALF_WIDTH = 0.62
+LOWER_TEETH_EDGE = 0.04  # soft edge of the tips and sides
+LOWER_TEETH_SPACING = 0.21  # between tooth edges along u
+LOWER_TEETH_SHADE = 0.9  # brightness relative to the teeth colour
+LOWER_TEETH_GAP_DARK = 0.1  # how much darker the seams between teeth are
+LOWER_TEETH_TIP_ROUND = 0.1  # a tooth's tip is this much lower at its edges than its middle
 # INNER_LIP_POLYGON positions of the upper and the lower inner lip, corner to corner.
 UPPER_CONTOUR = list(range(MOUTH_CORNER_RIGHT + 1))
 LOWER_CONTOUR = [MOUTH_CORNER_LEFT, *range(len(ls.INNER_LIP_POLYGON) - 1, MOUTH_CORNER_RIGHT, -1),
@@ -95,8 +106,13 @@ class RenderGraph(nn.Module):
         self.face_px = rig.face_px
         self.grid_shape = (grid_h, grid_w)
         self.register_buffer("low_grid", self._identity(grid_h, grid_w))
-        self.register_buffer("full_grid", self._identity(self.height, self.width))
+        # planar (1, 2, H, W): adding it to the upsampled flow reads both contiguously
+        self.register_buffer("full_grid", self._identity(self.height, self.width).permute(0, 3, 1, 2)
+                             .contiguous())
         person = torch.from_numpy(canvas.person).permute(2, 0, 1).float() / 255.0
+        # premultiplied by its mask: compositing is then one pass, and bilinear sampling at
+        # the mask's edge does not bleed the photo's own background into the frame
+        person[:3] *= person[3:]
         # channels-last: grid_sample gathers all four channels of a pixel at once (about
         # 30 % faster on CPU than planar)
         self.register_buffer("person", person[None].contiguous(memory_format=torch.channels_last))
@@ -105,6 +121,7 @@ class RenderGraph(nn.Module):
         texture = torch.from_numpy(canvas.mouth.texture).permute(2, 0, 1).float() / 255.0
         self.register_buffer("mouth_texture", texture[None].contiguous())
         self.register_buffer("tongue_rgb", torch.from_numpy(canvas.mouth.tongue_rgb).reshape(1, 3, 1))
+        self.register_buffer("teeth_rgb", torch.from_numpy(canvas.mouth.teeth_rgb).reshape(1, 3, 1))
         self.register_buffer("crop_cols", torch.arange(self.crop_w))
         self.register_buffer("crop_rows", torch.arange(self.crop_h))
 
@@ -185,10 +202,10 @@ class RenderGraph(nn.Module):
         # contiguous first: upsampling a permuted view is about four times slower on CPU
         flow = F.interpolate(backward.permute(0, 3, 1, 2).contiguous(), size=(self.height, self.width),
                              mode="bilinear", align_corners=False)
-        grid = self.full_grid + flow.permute(0, 2, 3, 1)
+        grid = flow.add_(self.full_grid).permute(0, 2, 3, 1)
         person = F.grid_sample(self.person.expand(grid.shape[0], -1, -1, -1), grid,
                                mode="bilinear", padding_mode="border", align_corners=False)
-        return torch.addcmul(self.background, person[:, 3:4], person[:, :3] - self.background)
+        return torch.addcmul(person[:, :3], self.background, 1.0 - person[:, 3:4])
 
     def _moved(self, points: torch.Tensor, deltas: torch.Tensor, coefficients: torch.Tensor,
                similarity: torch.Tensor) -> torch.Tensor:
@@ -220,7 +237,8 @@ class RenderGraph(nn.Module):
         alpha = (soft_step(v - top, sharpness) * soft_step(bottom - v, sharpness)
                  * soft_step(1.0 - torch.abs(u), sharpness) * openness)
         upper_mid = lip_v[:, UPPER_LIP_MID, None]
-        interior = self._interior(u, v - upper_mid, lower_v[:, MOUTH_CORNER_RIGHT // 2, None] - upper_mid)
+        opening = lower_v[:, MOUTH_CORNER_RIGHT // 2, None] - upper_mid
+        interior = self._lower_teeth(self._interior(u, v - upper_mid, opening), u, bottom - v, opening)
         return composite_in_crop(frame, crop, [(lips, lips_alpha), (interior, alpha)])
 
     def _interior(self, u: torch.Tensor, v: torch.Tensor, opening: torch.Tensor) -> torch.Tensor:
@@ -238,6 +256,20 @@ class RenderGraph(nn.Module):
         tongue_alpha = torch.clamp(inside * TONGUE_EDGE_SHARPNESS, 0.0, 1.0)[:, None]
         tongue = self.tongue_rgb * (TONGUE_SHADOW + (1.0 - TONGUE_SHADOW) * inside.sqrt())[:, None]
         return texture + tongue_alpha * (tongue - texture)
+
+    def _lower_teeth(self, interior: torch.Tensor, u: torch.Tensor, above_lip: torch.Tensor,
+                     opening: torch.Tensor) -> torch.Tensor:
+        """`interior` (B, 3, N) with the lower teeth laid over it; `above_lip` is each
+        pixel's height (B, N) over the lower inner lip, `opening` the gap (B, 1) in the middle."""
+        phase = u / LOWER_TEETH_SPACING
+        seam = (phase - torch.round(phase)) * 2.0  # 0 at a seam between teeth, ±1 mid-tooth
+        tip = 1.0 - LOWER_TEETH_TIP_ROUND * (1.0 - seam ** 2)
+        height = LOWER_TEETH_HEIGHT * torch.clamp(opening / LOWER_TEETH_FULL_OPENING, 0.0, 1.0) * tip
+        alpha = (torch.clamp((height - above_lip) / LOWER_TEETH_EDGE, 0.0, 1.0)
+                 * torch.clamp((LOWER_TEETH_HALF_WIDTH - torch.abs(u)) / LOWER_TEETH_EDGE, 0.0, 1.0))
+        gaps = 1.0 - LOWER_TEETH_GAP_DARK * torch.exp(-((seam / 0.25) ** 2))
+        shade = LOWER_TEETH_SHADE * gaps * (1.0 - 0.4 * (u / LOWER_TEETH_HALF_WIDTH) ** 2)
+        return interior + alpha[:, None] * (self.teeth_rgb * shade[:, None] - interior)
 
 
 def build_graph(avatar: Avatar, size_name: str) -> RenderGraph:

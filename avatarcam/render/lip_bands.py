@@ -16,10 +16,14 @@ from torch import nn
 
 from avatarcam.render import landmark_sets as ls
 from avatarcam.render.feature_frame import (FeatureFrame, FixedFrame, between_contours,
-                                            contour_reach, contour_samples, look_up, soft_step)
+                                            contour_reach, contour_samples, look_up)
 
-OUTER_FEATHER_PX = 2.0  # where the redrawn skin meets the warped face
-CORNER_FEATHER = 0.15  # in half mouth widths, beyond the outer lip corners
+# Beyond the outer lip corners the layer fades out over this many half mouth widths, and
+# across each skin band (above the upper lip, below the lower lip) it fades from the lip to
+# the band's far contour: the warped face takes over gradually, with no visible seam where
+# the two disagree (a rounded mouth samples the photo's skin from farther out than the warp).
+CORNER_FEATHER = 0.35
+MIN_BAND = 1e-3  # in half mouth widths: a band thinner than this counts as this thick
 _RING = len(ls.OUTER_UPPER_LIP)
 _OPENING = len(ls.INNER_LIP_POLYGON)
 # Positions in MOUTH_TRACKED of the rings below the opening, from the top down.
@@ -45,7 +49,9 @@ class LipBands(nn.Module):
         self.register_buffer("to_normalised", to_normalised.clone())
         source = FeatureFrame.from_corners(rest[None, corners[0]], rest[None, corners[1]])
         self.source = FixedFrame(source)
-        contours = self._contours(*source.to_frame(rest[None]))
+        ku, kv = source.to_frame(rest[None])
+        contours = self._contours(ku, kv)
+        self.register_buffer("photo_outer_u", self._outer_u(ku))
         self.register_buffer("photo_reach", contour_reach(contours))
         self.register_buffer("photo_table", contour_samples(contours, self.photo_reach))
 
@@ -63,21 +69,35 @@ class LipBands(nn.Module):
         ku, kv = frame.to_frame(moved)
         contours = self._contours(ku, kv)
         reach = contour_reach(contours)
-        outer_u = torch.maximum(torch.abs(ku[:, OUTER_UPPER.start, None]),
-                                torch.abs(ku[:, OUTER_UPPER.stop - 1, None]))
-        return look_up(contour_samples(contours, reach), reach, u), outer_u
+        return look_up(contour_samples(contours, reach), reach, u), self._outer_u(ku)
+
+    @staticmethod
+    def _outer_u(ku: torch.Tensor) -> torch.Tensor:
+        """(B, 1) |u| of the outer lip corner farther from the middle."""
+        return torch.maximum(torch.abs(ku[:, OUTER_UPPER.start, None]), torch.abs(ku[:, OUTER_UPPER.stop - 1, None]))
+
+    def _photo_u(self, u: torch.Tensor, outer_u: torch.Tensor) -> torch.Tensor:
+        """Where in the photo's mouth frame to read each drawn u (B, N): the same u between
+        the inner corners; beyond them the stretch that takes the drawn outer corners to
+        the photo's, so the lips end at their corners however the mouth is shaped."""
+        stretch = (self.photo_outer_u - 1.0) / torch.clamp(outer_u - 1.0, min=MIN_BAND)
+        beyond = torch.clamp(torch.abs(u) - 1.0, min=0.0)
+        return u + torch.sign(u) * beyond * (stretch - 1.0)
 
     def forward(self, person: torch.Tensor, frame: FeatureFrame, u: torch.Tensor, v: torch.Tensor,
                 drawn: torch.Tensor, outer_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Colour (B, 3, N) and alpha (B, N) of the redrawn lips at mouth-frame `u`, `v`
         (B, N), given the contours and corners that `drawn` returned."""
         batch = u.shape[0]
-        photo = look_up(self.photo_table.expand(batch, -1, -1), self.photo_reach.expand(batch, -1), u)
+        source_u = self._photo_u(u, outer_u)
+        photo = look_up(self.photo_table.expand(batch, -1, -1), self.photo_reach.expand(batch, -1), source_u)
         source_v = between_contours(v, drawn, photo)
-        sharp = frame.half_width / OUTER_FEATHER_PX
-        alpha = (soft_step(v - drawn[..., 0], sharp) * soft_step(drawn[..., -1] - v, sharp)
-                 * soft_step(outer_u + CORNER_FEATHER - torch.abs(u), 1.0 / CORNER_FEATHER))
-        grid = ((self.source.repeated(batch).to_pixels(u, source_v) + 0.5) * self.to_normalised - 1.0)[:, None]
+        above = torch.clamp(drawn[..., 1] - drawn[..., 0], min=MIN_BAND)
+        below = torch.clamp(drawn[..., -1] - drawn[..., -2], min=MIN_BAND)
+        alpha = (torch.clamp((v - drawn[..., 0]) / above, 0.0, 1.0)
+                 * torch.clamp((drawn[..., -1] - v) / below, 0.0, 1.0)
+                 * torch.clamp((outer_u + CORNER_FEATHER - torch.abs(u)) / CORNER_FEATHER, 0.0, 1.0))
+        grid = ((self.source.repeated(batch).to_pixels(source_u, source_v) + 0.5) * self.to_normalised - 1.0)[:, None]
         colour = F.grid_sample(person[:, :3].expand(batch, -1, -1, -1), grid, mode="bilinear",
                                padding_mode="border", align_corners=False)[:, :, 0]
         return colour, alpha

@@ -64,6 +64,7 @@ class MouthAssets:
 
     texture: np.ndarray  # uint8 (h, w, 3) RGB over TEXTURE_U × TEXTURE_V (v from the upper lip)
     tongue_rgb: np.ndarray  # float32 (3,) 0..1
+    teeth_rgb: np.ndarray  # float32 (3,) 0..1, for the lower teeth (the upper are in `texture`)
     teeth_seen: bool  # whether the teeth colour came from the photo
 
 
@@ -175,4 +176,4 @@ def mouth_assets(image: np.ndarray, landmarks: np.ndarray) -> MouthAssets:
     texture = synthetic + alpha * (photo - synthetic)
     tongue = np.clip(lip * np.array(TONGUE_SHADE) / 255.0, 0.0, 1.0)
     return MouthAssets(np.clip(np.round(texture), 0, 255).astype(np.uint8),
-                       tongue.astype(np.float32), teeth_seen)
+                       tongue.astype(np.float32), (teeth / 255.0).astype(np.float32), teeth_seen)
