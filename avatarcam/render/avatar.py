@@ -17,7 +17,7 @@ import numpy as np
 
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.space import NUM_FIELDS, to_dict, from_dict
-from avatarcam.render.expression_basis import expression_basis, lip_seal, measure_motion, to_canonical
+from avatarcam.render.expression_basis import EXPRESSION_SLICE, expression_basis, lip_seal, measure_motion, to_canonical
 from avatarcam.render.face_landmarks import find_portrait_face
 from avatarcam.render.framing import SIZES, OutputSize, frame_head, output_size
 from avatarcam.render.mouth import MouthAssets, fill_mouth_gap, mouth_assets
@@ -28,8 +28,8 @@ from avatarcam.render import landmark_sets as ls
 
 FORMAT = "avatarcam-avatar"
 # 2: eyelids drawn at full resolution, lip seal as its own basis; 3: rounded jaw opening;
-# 4: the teeth colour for the lower teeth
-VERSION = 4
+# 4: the teeth colour for the lower teeth; 5: turn fields relaxed where they would fold
+VERSION = 5
 META_FILE = "meta.json"
 MOTION_FILE = "motion.json"
 
@@ -82,6 +82,7 @@ def _canvas(image: np.ndarray, mask: np.ndarray, background: np.ndarray, landmar
         rotation=rig_in_portrait.rotation, scale=rig_in_portrait.scale * framing.zoom,
         translation=translation, yaw=rig_in_portrait.yaw, pitch=rig_in_portrait.pitch,
         roll=rig_in_portrait.roll, deltas=rig_in_portrait.deltas, seal=rig_in_portrait.seal,
+        own_expression=rig_in_portrait.own_expression,
     )
     polygon = canvas_landmarks[list(ls.INNER_LIP_POLYGON), :2]
     person = np.dstack([fill_mouth_gap(rgb, polygon), alpha])
@@ -105,6 +106,7 @@ def prepare_avatar(portrait_path: str | Path, out_dir: str | Path,
         landmarks=face.landmarks.astype(np.float64), canonical=aligned, rotation=pose.rotation,
         scale=pose.scale, translation=pose.translation, yaw=pose.yaw, pitch=pose.pitch,
         roll=pose.roll, deltas=expression_basis().deltas, seal=lip_seal(aligned, motion),
+        own_expression=motion[EXPRESSION_SLICE],
     )
     canvases = {name: _canvas(image, mask, background, face.landmarks, rig_in, output_size(name))
                 for name in sizes}

@@ -13,7 +13,8 @@ Expression fields are linear already. Yaw and pitch are not: their bases are tak
 sample angles every ANGLE_STEP_DEG from the portrait's own angle and blended with hat
 weights (piecewise-linear in the angle). Roll, shift and scale are a similarity
 p' = c + a·(p - c) + b·J(p - c) + t, linear in (a - 1, b, t): four bases weighted by how
-much each point follows the head.
+much each point follows the head. Each turn's field is relaxed where it would fold
+(`unfold.py`), so the far cheek's edge moves smoothly with the angle.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from avatarcam.render.eyelids import EYE_LANDMARKS
 from avatarcam.render.framing import OutputSize
 from avatarcam.render.head_pose import rotation_matrix
 from avatarcam.render.thin_plate import thin_plate
+from avatarcam.render.unfold import unfold
 
 ANGLE_STEP_DEG = 10.0
 # Where the head turns about, in canonical units: behind the face, level with the mouth.
@@ -92,6 +94,7 @@ class RigInput:
     roll: float
     deltas: np.ndarray  # (len(EXPRESSION_FIELDS), NUM_LANDMARKS, 3) field offsets
     seal: np.ndarray  # (NUM_LANDMARKS, 3) the offset closing the photo's unexplained lip gap
+    own_expression: np.ndarray  # (len(EXPRESSION_FIELDS),) the photo's own expression values
 
 
 def angle_offsets(own_deg: float) -> np.ndarray:
@@ -202,6 +205,11 @@ def build_rig(rig_in: RigInput, size: OutputSize) -> Rig:
     dense = thin_plate((points - centre) / unit, values, (_grid(size) - centre) / unit, smoothing)
     count = len(displacements)
     bases = (dense * unit).reshape(grid_h, grid_w, count, 2).transpose(2, 3, 0, 1)
+    cell = (size.width / grid_w, size.height / grid_h)
+    first_turn = len(expression)
+    neutral_face = np.tensordot(-rig_in.own_expression, bases[:first_turn], 1)
+    for k in range(first_turn, first_turn + len(turns)):
+        bases[k] = unfold(bases[k], cell, neutral_face)
     mouth = list(ls.MOUTH_TRACKED)
     eyes = [i for eye in EYE_LANDMARKS for i in eye]
     return Rig(
