@@ -34,7 +34,7 @@ from avatarcam.render.expression_basis import (
 )
 from avatarcam.render.face_landmarks import find_portrait_face
 from avatarcam.render.framing import frame_head, output_size
-from avatarcam.render.graph import build_graph, render_frames
+from avatarcam.render.graph import build_graph, render_frames, to_uint8
 from avatarcam.render.onnx_export import export_onnx
 from avatarcam.render.unfold import MIN_DETERMINANT, unfold, warp_determinant
 
@@ -177,6 +177,14 @@ def test_frames_have_the_output_size_and_range(avatar: Avatar, size: str) -> Non
     frames = render_frames(graph, motion)
     canvas = output_size(size)
     assert frames.shape == (2, canvas.height, canvas.width, 3) and frames.dtype == np.uint8
+
+
+def test_uint8_frames_are_rounded_saturated_and_interleaved() -> None:
+    planes = torch.rand(2, 3, 5, 7)
+    planes[0, 0, 0, :3] = torch.tensor([-0.2, 1.3, 0.6 / 255.0])
+    expected = np.clip(np.floor(planes.numpy() * 255.0 + 0.5), 0, 255).transpose(0, 2, 3, 1)
+    assert np.abs(to_uint8(planes).astype(int) - expected).max() <= 1
+    assert to_uint8(planes)[0, 0, :3, 0].tolist() == [0, 255, 1]
 
 
 def test_onnx_export_matches_torch(avatar: Avatar, tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ class _TorchRenderer:
         """uint8 frames (B, H, W, 3) for motion vectors (B, NUM_FIELDS)."""
         with torch.inference_mode():
             batch = torch.from_numpy(np.array(motion, np.float32)).to(self._device)
-            return to_uint8(self._graph(batch).cpu())
+            return to_uint8(self._graph(batch))
 
 
 class _OnnxRuntimeRenderer:
