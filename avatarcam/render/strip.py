@@ -1,5 +1,5 @@
-"""A strip of rendered frames (photo, neutral, open mouth, smile, blink, yaw left/right) for
-looking at the renderer's output and for the docs.
+"""A strip of rendered frames (photo, neutral, open and rounded mouth, smile, blink, yaw
+left/right) for looking at the renderer's output and for the docs.
 
 Run `python -m avatarcam.render.strip [--portrait PHOTO] [--out PNG]`; the default is the
 astronaut, written to docs/images/render_strip_astronaut.png.
@@ -23,6 +23,7 @@ DEFAULT_OUT = Path("docs/images/render_strip_astronaut.png")
 POSES: dict[str, dict[str, float]] = {
     "neutral": {},
     "open mouth": {"jaw_open": 0.8},
+    "rounded (oo)": {"jaw_open": 0.45, "mouth_round": 1.0},
     "smile": {"smile": 1.0, "jaw_open": 0.15},
     "blink": {"blink_l": 1.0, "blink_r": 1.0},
     "yaw left": {"yaw": -20.0},
