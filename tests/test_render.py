@@ -270,19 +270,26 @@ def test_turns_keep_the_neutral_face_one_to_one(avatar: Avatar) -> None:
         assert warp_determinant(basis + neutral_face, cell)[free].min() >= MIN_DETERMINANT - 1e-3
 
 
-def test_turning_moves_edges_smoothly(avatar: Avatar) -> None:
-    """A slow sweep of yaw in 1/3° steps: a fold in the warp shows as an edge that jumps,
-    many pixels changing sharply in one small step. Before the turns were unfolded the
-    astronaut had up to 20 such pixels in a step (2.3 on average); now 2 (0.6)."""
+# field: (most pixels, mean pixels) allowed to change by > 64 levels in one 1/3° step of a
+# -20…20° sweep. A fold in the warp shows as an edge that jumps, many such pixels in one
+# small step; an edge that moves smoothly makes a few. Measured on the astronaut: yaw 2 /
+# 0.6 (20 / 2.3 before the turns were unfolded), pitch 9 / 4.3, roll 4 / 0.8; pitch is
+# higher because it slides the line between the closed lips across rows.
+SWEEP_LIMITS = {"yaw": (8, 1.0), "pitch": (15, 6.0), "roll": (8, 1.5)}
+
+
+@pytest.mark.parametrize("field", list(SWEEP_LIMITS))
+def test_turning_moves_edges_smoothly(avatar: Avatar, field: str) -> None:
     graph = build_graph(avatar, "512")
-    yaws = np.linspace(-20.0, 20.0, 121)
-    motion = neutral(len(yaws))
-    motion[:, index_of("yaw")] = yaws
-    frames = np.concatenate([render_frames(graph, motion[i:i + 20]) for i in range(0, len(yaws), 20)])
+    angles = np.linspace(-20.0, 20.0, 121)
+    motion = neutral(len(angles))
+    motion[:, index_of(field)] = angles
+    frames = np.concatenate([render_frames(graph, motion[i:i + 20]) for i in range(0, len(angles), 20)])
     change = np.abs(np.diff(frames.astype(np.int16), axis=0)).max(-1)
     sharp = (change > 64).sum((1, 2))
-    print(f"pixels changing by > 64 levels per 1/3° of yaw: max {sharp.max()}, mean {sharp.mean():.2f}")
-    assert sharp.max() <= 8 and sharp.mean() <= 1.0
+    print(f"{field}: pixels changing by > 64 levels per 1/3°: max {sharp.max()}, mean {sharp.mean():.2f}")
+    most, mean = SWEEP_LIMITS[field]
+    assert sharp.max() <= most and sharp.mean() <= mean
 
 
 def test_open_mouth_shows_lower_teeth_on_the_lower_lip(avatar: Avatar) -> None:
