@@ -197,7 +197,9 @@ def test_onnx_export_matches_torch(avatar: Avatar, tmp_path: Path) -> None:
     got = session.run(None, {"motion": motion.astype(np.float32)})[0]
     with torch.no_grad():
         expected = graph(torch.from_numpy(motion)).numpy()
-    difference = np.abs(got - expected).max()
+        # one at a time torch skips the layers that draw nothing (shut lips, open eyes)
+        one_by_one = np.concatenate([graph(torch.from_numpy(row[None])).numpy() for row in motion])
+    difference = max(np.abs(got - expected).max(), np.abs(got - one_by_one).max())
     print(f"ONNX Runtime vs torch: max difference {difference * 255:.4f} / 255")
     assert difference <= 1.0 / 255.0
 

@@ -145,9 +145,10 @@ class RenderGraph(nn.Module):
         forward_px = deform + moved + grow * deform + turn * spun
         backward = self._invert(forward_px * self.to_normalised[None, :, None, None])
         frame = self._sample(backward)
-        eyes = self._moved(self.eye_points, self.eye_deltas, coefficients, similarity)
-        frame = self.eyelids(frame, self.person, eyes.reshape(-1, 2, POINTS_PER_EYE, 2),
-                             self._blink_amounts(m))
+        blink = self._blink_amounts(m)
+        if _whole_graph() or bool(blink.amax() > 0.0):  # at 0 the lid layer draws nothing
+            eyes = self._moved(self.eye_points, self.eye_deltas, coefficients, similarity)
+            frame = self.eyelids(frame, self.person, eyes.reshape(-1, 2, POINTS_PER_EYE, 2), blink)
         return self._draw_mouth(frame, self._moved(self.mouth_points, self.mouth_deltas,
                                                    coefficients, similarity))
 
@@ -234,6 +235,8 @@ class RenderGraph(nn.Module):
         top, bottom = drawn[..., INNER_UPPER], drawn[..., INNER_LOWER]
         gap_px = (lower_v - upper_v).amax(1, keepdim=True) * mouth.half_width
         openness = torch.clamp(gap_px / OPEN_PX, 0.0, 1.0)
+        if not _whole_graph() and bool(openness.amax() <= 0.0):  # lips shut: no interior shows
+            return composite_in_crop(frame, crop, [(lips, lips_alpha)])
         sharpness = mouth.half_width / FEATHER_PX
         alpha = (soft_step(v - top, sharpness) * soft_step(bottom - v, sharpness)
                  * soft_step(1.0 - torch.abs(u), sharpness) * openness)
@@ -271,6 +274,12 @@ class RenderGraph(nn.Module):
         gaps = 1.0 - LOWER_TEETH_GAP_DARK * torch.exp(-((seam / 0.25) ** 2))
         shade = LOWER_TEETH_SHADE * gaps * (1.0 - 0.4 * (u / LOWER_TEETH_HALF_WIDTH) ** 2)
         return interior + alpha[:, None] * (self.teeth_rgb * shade[:, None] - interior)
+
+
+def _whole_graph() -> bool:
+    """Whether every layer must be computed: while the graph is traced or exported, since
+    the exported graph cannot skip a layer that draws nothing for the frames at hand."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 def build_graph(avatar: Avatar, size_name: str) -> RenderGraph:
