@@ -277,9 +277,10 @@ class RenderGraph(nn.Module):
 
 
 def _whole_graph() -> bool:
-    """Whether every layer must be computed: while the graph is traced or exported, since
-    the exported graph cannot skip a layer that draws nothing for the frames at hand."""
-    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    """Whether every layer must be computed: while the graph is traced for ONNX export
+    (`onnx_export.py` exports by tracing), since the exported graph cannot skip a layer
+    that draws nothing for the frames at hand."""
+    return torch.jit.is_tracing()
 
 
 def build_graph(avatar: Avatar, size_name: str) -> RenderGraph:
