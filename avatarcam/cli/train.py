@@ -49,6 +49,8 @@ def register(subparsers: Any) -> None:
     fit.add_argument("--steps", type=_positive(int), help="exact optimiser steps (reproducible)")
     fit.add_argument("--seed", type=int, default=0, help="random seed")
     fit.add_argument("--batch", type=_positive(int), default=FitConfig.batch, help="windows per step")
+    fit.add_argument("--mouth-weight", type=_positive(float), default=FitConfig.mouth_loss_weight,
+                     help="loss weight of the mouth fields relative to the others")
     fit.set_defaults(handler=_run_fit)
 
 
@@ -73,7 +75,8 @@ def _run_data(args: argparse.Namespace) -> int:
 
 
 def _run_fit(args: argparse.Namespace) -> int:
-    config = FitConfig(seed=args.seed, steps=int(args.steps or 0), minutes=args.minutes, batch=int(args.batch))
+    config = FitConfig(seed=args.seed, steps=int(args.steps or 0), minutes=args.minutes, batch=int(args.batch),
+                       mouth_loss_weight=args.mouth_weight)
     record = fit_model(args.data, args.out, config, echo=lambda line: print(line, flush=True))
     final = record["final"]
     assert isinstance(final, dict)
