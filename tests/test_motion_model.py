@@ -185,3 +185,17 @@ def test_fit_is_reproducible(tiny_corpus: Path, tmp_path: Path) -> None:
     _fit(tiny_corpus, tmp_path / "b.pt", steps=20)
     first, second = (load_motion_model(tmp_path / name).network.state_dict() for name in ("a.pt", "b.pt"))
     assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+def test_fit_command_passes_its_settings_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[FitConfig] = []
+
+    def fake_fit(data: Path, out: Path, config: FitConfig, echo: object) -> dict[str, object]:
+        seen.append(config)
+        return {"final": {"steps": config.steps, "wall_s": 0.0, "heldout_loss": 0.0}}
+
+    monkeypatch.setattr("avatarcam.cli.train.fit_model", fake_fit)
+    code = main(["train", "fit", "--data", str(tmp_path), "--out", str(tmp_path / "m.pt"),
+                 "--steps", "7", "--seed", "3", "--batch", "8", "--mouth-weight", "4"])
+    assert code == 0
+    assert seen == [FitConfig(seed=3, steps=7, minutes=FitConfig.minutes, batch=8, mouth_loss_weight=4.0)]
