@@ -17,7 +17,8 @@ import numpy as np
 
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.space import NUM_FIELDS, to_dict, from_dict
-from avatarcam.render.expression_basis import EXPRESSION_SLICE, expression_basis, lip_seal, measure_motion, to_canonical
+from avatarcam.render.expression_basis import (EXPRESSION_SLICE, expression_basis, lip_seal,
+                                               measure_motion, to_canonical)
 from avatarcam.render.face_landmarks import find_portrait_face
 from avatarcam.render.framing import SIZES, OutputSize, frame_head, output_size
 from avatarcam.render.mouth import MouthAssets, fill_mouth_gap, mouth_assets

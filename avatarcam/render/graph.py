@@ -59,6 +59,8 @@ LOWER_TEETH_EDGE = 0.04  # soft edge of the tips and sides
 LOWER_TEETH_SPACING = 0.21  # between tooth edges along u
 LOWER_TEETH_SHADE = 0.9  # brightness relative to the teeth colour
 LOWER_TEETH_GAP_DARK = 0.1  # how much darker the seams between teeth are
+LOWER_TEETH_GAP_WIDTH = 0.25  # of a tooth's half width: how wide that darkening spreads
+LOWER_TEETH_SIDE_SHADE = 0.4  # how much darker the outermost teeth are than the middle ones
 LOWER_TEETH_TIP_ROUND = 0.1  # a tooth's tip is this much lower at its edges than its middle
 # INNER_LIP_POLYGON positions of the upper and the lower inner lip, corner to corner.
 UPPER_CONTOUR = list(range(MOUTH_CORNER_RIGHT + 1))
@@ -271,8 +273,8 @@ class RenderGraph(nn.Module):
         height = LOWER_TEETH_HEIGHT * torch.clamp(opening / LOWER_TEETH_FULL_OPENING, 0.0, 1.0) * tip
         alpha = (torch.clamp((height - above_lip) / LOWER_TEETH_EDGE, 0.0, 1.0)
                  * torch.clamp((LOWER_TEETH_HALF_WIDTH - torch.abs(u)) / LOWER_TEETH_EDGE, 0.0, 1.0))
-        gaps = 1.0 - LOWER_TEETH_GAP_DARK * torch.exp(-((seam / 0.25) ** 2))
-        shade = LOWER_TEETH_SHADE * gaps * (1.0 - 0.4 * (u / LOWER_TEETH_HALF_WIDTH) ** 2)
+        gaps = 1.0 - LOWER_TEETH_GAP_DARK * torch.exp(-((seam / LOWER_TEETH_GAP_WIDTH) ** 2))
+        shade = LOWER_TEETH_SHADE * gaps * (1.0 - LOWER_TEETH_SIDE_SHADE * (u / LOWER_TEETH_HALF_WIDTH) ** 2)
         return interior + alpha[:, None] * (self.teeth_rgb * shade[:, None] - interior)
 
 

@@ -74,7 +74,8 @@ class LipBands(nn.Module):
     @staticmethod
     def _outer_u(ku: torch.Tensor) -> torch.Tensor:
         """(B, 1) |u| of the outer lip corner farther from the middle."""
-        return torch.maximum(torch.abs(ku[:, OUTER_UPPER.start, None]), torch.abs(ku[:, OUTER_UPPER.stop - 1, None]))
+        return torch.maximum(torch.abs(ku[:, OUTER_UPPER.start, None]),
+                             torch.abs(ku[:, OUTER_UPPER.stop - 1, None]))
 
     def _photo_u(self, u: torch.Tensor, outer_u: torch.Tensor) -> torch.Tensor:
         """Where in the photo's mouth frame to read each drawn u (B, N): the same u between
@@ -97,7 +98,8 @@ class LipBands(nn.Module):
         alpha = (torch.clamp((v - drawn[..., 0]) / above, 0.0, 1.0)
                  * torch.clamp((drawn[..., -1] - v) / below, 0.0, 1.0)
                  * torch.clamp((outer_u + CORNER_FEATHER - torch.abs(u)) / CORNER_FEATHER, 0.0, 1.0))
-        grid = ((self.source.repeated(batch).to_pixels(source_u, source_v) + 0.5) * self.to_normalised - 1.0)[:, None]
+        pixels = self.source.repeated(batch).to_pixels(source_u, source_v)
+        grid = ((pixels + 0.5) * self.to_normalised - 1.0)[:, None]
         colour = F.grid_sample(person[:, :3].expand(batch, -1, -1, -1), grid, mode="bilinear",
                                padding_mode="border", align_corners=False)[:, :, 0]
         return colour, alpha
