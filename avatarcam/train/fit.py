@@ -34,6 +34,7 @@ from avatarcam.motion.framing import file_vad, frame_features
 from avatarcam.motion.model import SILENCE_FEATURE, ModelConfig, MotionDenoiser, weights_payload
 from avatarcam.motion.motion_io import read_csv
 from avatarcam.motion.space import FIELDS, NUM_FIELDS, field_mask
+from avatarcam.train.feature_augment import augment_windows
 
 CACHE_NAME = "motion_features.npz"
 CACHE_VERSION = 1  # bump when the cached features change meaning
@@ -72,6 +73,8 @@ class FitConfig:
     preset_switch_chance: float = 0.15  # windows whose context had a different preset
     stream_start_chance: float = 0.05  # windows whose start is padded like a fresh stream
     mouth_loss_weight: float = 2.0
+    warp: float = 0.0  # vocal-tract warp factors drawn from 1/(1 + warp) … 1 + warp (0: off)
+    tilt_db: float = 0.0  # spectral tilts drawn from -tilt_db … +tilt_db dB across the bands
     log_every: int = 100
     eval_every: int = 500
     eval_batches: int = 8
@@ -168,7 +171,9 @@ class WindowSampler:
 
     def __init__(self, corpus: Corpus, model: ModelConfig, fit: FitConfig, heldout: bool,
                  rng: np.random.Generator) -> None:
+        """Held-out windows are drawn as they are, without the feature augmentation."""
         self.corpus, self.fit, self.rng = corpus, fit, rng
+        self.augment = not heldout and bool(fit.warp or fit.tilt_db)
         self.context = model.context_frames
         self.frames = self.context + fit.chunk_span  # motion frames per window
         self.audio_frames = self.frames + model.lookahead_frames
@@ -219,6 +224,10 @@ class WindowSampler:
                 motion[b, :fresh] = 0.0
                 features[b, :fresh] = SILENCE_FEATURE
                 vad[b, :fresh] = 0.0
+        if self.augment:
+            spread = math.log1p(self.fit.warp)
+            factors = np.exp(self.rng.uniform(-spread, spread, batch))
+            features = augment_windows(features, factors, self.rng.uniform(-self.fit.tilt_db, self.fit.tilt_db, batch))
         return {"motion": motion, "split": split, "features": features, "vad": vad,
                 "preset_target": targets, "preset_weight": weights}
 
