@@ -53,9 +53,10 @@ def test_output_shape_matches_window() -> None:
     assert velocity.shape == (3, 10, NUM_FIELDS)
 
 
+@pytest.mark.parametrize("floor_rows", [0, 6])
 @pytest.mark.parametrize("lookahead", [0, 1])
-def test_model_is_causal_with_its_lookahead(lookahead: int) -> None:
-    model = _trained_like(replace(SMALL, lookahead_frames=lookahead))
+def test_model_is_causal_with_its_lookahead(lookahead: int, floor_rows: int) -> None:
+    model = _trained_like(replace(SMALL, lookahead_frames=lookahead, floor_rows=floor_rows))
     x, known, t, mel, vad, target, weight = _inputs(model, batch=1, frames=12)
     with torch.no_grad():
         base = model(x, known, t, mel, vad, target, weight)

@@ -55,6 +55,10 @@ class ModelConfig:
     kernel: int = 3  # taps of every causal convolution
     time_channels: int = 64  # sinusoidal embedding width of the per-frame flow time
     preset_channels: int = 64  # hidden width of the preset encoder
+    # log-mel windows (10 ms each) over which each band's noise floor is its running minimum;
+    # 0: off. On, the audio encoder also sees every band's level above that floor, which
+    # stationary noise, gain and microphone colour change far less than the level itself.
+    floor_rows: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "audio_dilations", tuple(self.audio_dilations))
@@ -160,7 +164,8 @@ class MotionDenoiser(nn.Module):
         self.register_buffer("motion_std", torch.ones(c.fields))
         self.register_buffer("mel_mean", torch.zeros(c.frame_features))
         self.register_buffer("mel_std", torch.ones(c.frame_features))
-        self.audio_in = nn.Conv1d(c.frame_features + 1, c.audio_channels, 1)
+        audio_inputs = c.frame_features * (2 if c.floor_rows else 1) + 1
+        self.audio_in = nn.Conv1d(audio_inputs, c.audio_channels, 1)
         self.audio_blocks = nn.ModuleList(
             ResidualBlock(c.audio_channels, c.kernel, d, 0) for d in c.audio_dilations
         )
@@ -201,11 +206,26 @@ class MotionDenoiser(nn.Module):
         """Per-frame audio conditioning (B, audio_channels, T) for a window of T frames,
         each from features up to `lookahead_frames` after it; depends on neither `x` nor
         `t`, so a sampler computes it once per chunk."""
-        h = torch.cat(((mel - self.mel_mean) / self.mel_std, vad.unsqueeze(-1)), dim=-1)
+        h = torch.cat((self._audio_features(mel), vad.unsqueeze(-1)), dim=-1)
         h = self.audio_in(h.transpose(1, 2))
         for block in self.audio_blocks:
             h = block(h)
         return h[:, :, self.config.lookahead_frames:]
+
+    def _audio_features(self, mel: Tensor) -> Tensor:
+        """Normalised log-mel per frame, followed, with `floor_rows`, by each value's height
+        above its band's running minimum over the last `floor_rows` windows (a causal
+        minimum-statistics noise floor)."""
+        normalised = (mel - self.mel_mean) / self.mel_std
+        window = self.config.floor_rows
+        if not window:
+            return normalised
+        batch, frames, _ = mel.shape
+        rows = mel.reshape(batch, frames * FEATURES_PER_MOTION_FRAME, -1).transpose(1, 2)
+        padded = F.pad(rows, (window - 1, 0), mode="replicate")
+        floor = -F.max_pool1d(-padded, window, stride=1)
+        above = (rows - floor).transpose(1, 2).reshape(batch, frames, -1)
+        return torch.cat((normalised, above / self.mel_std), dim=-1)
 
     def encode_preset(self, preset_target: Tensor, preset_weight: Tensor) -> Tensor:
         """Preset conditioning (B, channels) from target values and per-field weights."""
