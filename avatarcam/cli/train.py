@@ -51,6 +51,10 @@ def register(subparsers: Any) -> None:
     fit.add_argument("--batch", type=_positive(int), default=FitConfig.batch, help="windows per step")
     fit.add_argument("--mouth-weight", type=_positive(float), default=FitConfig.mouth_loss_weight,
                      help="loss weight of the mouth fields relative to the others")
+    fit.add_argument("--warp", type=_at_least_zero, default=FitConfig.warp,
+                     help="vocal-tract warp of training features: factors 1/(1+W) … 1+W (0: off)")
+    fit.add_argument("--tilt-db", type=_at_least_zero, default=FitConfig.tilt_db,
+                     help="spectral tilt of training features: ±DB across the bands (0: off)")
     fit.set_defaults(handler=_run_fit)
 
 
@@ -62,6 +66,14 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
         return number
     return convert
+
+
+def _at_least_zero(value: str) -> float:
+    """An argparse type for a float that may be 0 but not negative."""
+    number = float(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
 
 
 def _run_data(args: argparse.Namespace) -> int:
@@ -76,7 +88,7 @@ def _run_data(args: argparse.Namespace) -> int:
 
 def _run_fit(args: argparse.Namespace) -> int:
     config = FitConfig(seed=args.seed, steps=int(args.steps or 0), minutes=args.minutes, batch=int(args.batch),
-                       mouth_loss_weight=args.mouth_weight)
+                       mouth_loss_weight=args.mouth_weight, warp=args.warp, tilt_db=args.tilt_db)
     record = fit_model(args.data, args.out, config, echo=lambda line: print(line, flush=True))
     final = record["final"]
     assert isinstance(final, dict)
