@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from avatarcam.motion.model import ModelConfig
 from avatarcam.train.corpus import timed_generate
 from avatarcam.train.fit import FitConfig, fit_model, log_path
 
@@ -51,29 +52,26 @@ def register(subparsers: Any) -> None:
     fit.add_argument("--batch", type=_positive(int), default=FitConfig.batch, help="windows per step")
     fit.add_argument("--mouth-weight", type=_positive(float), default=FitConfig.mouth_loss_weight,
                      help="loss weight of the mouth fields relative to the others")
-    fit.add_argument("--warp", type=_at_least_zero, default=FitConfig.warp,
+    fit.add_argument("--warp", type=_positive(float, zero_allowed=True), default=FitConfig.warp,
                      help="vocal-tract warp of training features: factors 1/(1+W) … 1+W (0: off)")
-    fit.add_argument("--tilt-db", type=_at_least_zero, default=FitConfig.tilt_db,
+    fit.add_argument("--tilt-db", type=_positive(float, zero_allowed=True), default=FitConfig.tilt_db,
                      help="spectral tilt of training features: ±DB across the bands (0: off)")
+    fit.add_argument("--audio-channels", type=_positive(int), default=ModelConfig.audio_channels,
+                     help="width of the network's audio encoder")
+    fit.add_argument("--floor-rows", type=_positive(int, zero_allowed=True), default=ModelConfig.floor_rows,
+                     help="noise-floor input over this many 10 ms log-mel windows (0: off)")
     fit.set_defaults(handler=_run_fit)
 
 
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    """An argparse type converting with `kind` and rejecting zero and negative values."""
+def _positive(kind: Callable[[str], float], zero_allowed: bool = False) -> Callable[[str], float]:
+    """An argparse type converting with `kind` and rejecting negative values, and zero
+    unless `zero_allowed`."""
     def convert(value: str) -> float:
         number = kind(value)
-        if number <= 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+        if number < 0 or (number == 0 and not zero_allowed):
+            raise argparse.ArgumentTypeError(f"must be {'0 or more' if zero_allowed else 'greater than 0'}, got {value}")
         return number
     return convert
-
-
-def _at_least_zero(value: str) -> float:
-    """An argparse type for a float that may be 0 but not negative."""
-    number = float(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return number
 
 
 def _run_data(args: argparse.Namespace) -> int:
@@ -89,7 +87,8 @@ def _run_data(args: argparse.Namespace) -> int:
 def _run_fit(args: argparse.Namespace) -> int:
     config = FitConfig(seed=args.seed, steps=int(args.steps or 0), minutes=args.minutes, batch=int(args.batch),
                        mouth_loss_weight=args.mouth_weight, warp=args.warp, tilt_db=args.tilt_db)
-    record = fit_model(args.data, args.out, config, echo=lambda line: print(line, flush=True))
+    network = ModelConfig(audio_channels=int(args.audio_channels), floor_rows=int(args.floor_rows))
+    record = fit_model(args.data, args.out, config, network, echo=lambda line: print(line, flush=True))
     final = record["final"]
     assert isinstance(final, dict)
     print(f"wrote {args.out} and {log_path(args.out)}: {final['steps']} steps in {final['wall_s']} s, "

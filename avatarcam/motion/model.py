@@ -63,8 +63,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "audio_dilations", tuple(self.audio_dilations))
         object.__setattr__(self, "dilations", tuple(self.dilations))
-        if self.lookahead_frames < 0:
-            raise ValueError("lookahead_frames must be ≥ 0")
+        if self.lookahead_frames < 0 or self.floor_rows < 0:
+            raise ValueError("lookahead_frames and floor_rows must be ≥ 0")
 
     @property
     def receptive_frames(self) -> int:
