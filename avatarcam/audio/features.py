@@ -33,13 +33,19 @@ def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
     return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
 
 
+def band_edges_mel(n_mels: int = N_MELS, fmin: float = MEL_FMIN_HZ, fmax: float = MEL_FMAX_HZ) -> np.ndarray:
+    """The n_mels + 2 edges of the triangular mel bands on the mel scale: band i rises from
+    edge i, peaks at edge i + 1 (its centre) and falls to edge i + 2."""
+    return np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2)
+
+
 @lru_cache(maxsize=4)
 def mel_filterbank(
     n_mels: int = N_MELS, n_fft: int = N_FFT, rate: int = SAMPLE_RATE,
     fmin: float = MEL_FMIN_HZ, fmax: float = MEL_FMAX_HZ,
 ) -> np.ndarray:
     """Triangular filters equally spaced in mel, each of unit area, shape (n_mels, n_fft//2+1)."""
-    edges_hz = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    edges_hz = mel_to_hz(band_edges_mel(n_mels, fmin, fmax))
     bins_hz = np.arange(n_fft // 2 + 1) * rate / n_fft
     lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
     rising = (bins_hz[None, :] - lower) / (centre - lower)

@@ -16,21 +16,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from avatarcam.audio.features import hz_to_mel, mel_to_hz
-from avatarcam.constants import FEATURES_PER_MOTION_FRAME, MEL_FMAX_HZ, MEL_FMIN_HZ, N_MELS
+from avatarcam.audio.features import band_edges_mel, hz_to_mel, mel_to_hz
+from avatarcam.constants import FEATURES_PER_MOTION_FRAME, N_MELS
 from avatarcam.motion.model import SILENCE_FEATURE
 
 Floats = npt.NDArray[np.float32]
 DB_PER_LOG10 = 10.0  # log10 power to decibels
 
 
-def _band_centres_mel() -> npt.NDArray[np.float64]:
-    """Centre of each mel band on the mel scale (the filterbank's inner edges)."""
-    edges = np.linspace(hz_to_mel(MEL_FMIN_HZ), hz_to_mel(MEL_FMAX_HZ), N_MELS + 2)
-    return edges[1:-1]
-
-
-BAND_CENTRES_MEL = _band_centres_mel()
+BAND_CENTRES_MEL = band_edges_mel()[1:-1]  # each mel band's centre on the mel scale
 
 
 def warp_positions(factors: npt.ArrayLike) -> npt.NDArray[np.float64]:
