@@ -179,8 +179,11 @@ class Engine:
         self._speaking = step.speech
         if state is not None:
             self.streamer.set_preset(state.target, state.weight)
-        for frame in self.streamer.push(step):
+        frames = self.streamer.push(step)
+        ready = time.monotonic()
+        for frame in frames:
             self.buffer.add(frame.time, frame.vector, frame.speech)
+            self.stats.motion_arrived(ready, frame.time)
         for tap in self.audio_taps:
             tap(chunk)
 

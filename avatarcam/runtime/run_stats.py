@@ -19,7 +19,8 @@ MB = 1024 * 1024
 
 @dataclass
 class RunStats:
-    """Counters the engine updates as it runs (from the render thread only)."""
+    """Counters the engine updates as it runs: motion arrivals from the audio thread, all
+    else from the render thread."""
 
     started: float = field(default_factory=time.monotonic)
     latencies_s: list[float] = field(default_factory=list)
@@ -30,6 +31,8 @@ class RunStats:
     first_speech_at: float | None = None  # capture instant of the first speech motion
     first_speech_frame_at: float | None = None  # hand-off of the first frame showing it
     memory_marks: dict[str, float] = field(default_factory=dict)  # label -> RSS MB
+    # (wall clock, how long after the instant it depicts) per motion frame, as it arrives
+    motion_arrivals: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._process = psutil.Process()
@@ -44,6 +47,11 @@ class RunStats:
         self.latencies_s.append(handed_at - capture_time)
         self.frame_times.append(handed_at)
         self.held += held
+
+    def motion_arrived(self, at: float, depicted: float) -> None:
+        """Record a motion frame ready at `at` that shows the capture instant `depicted`:
+        the audio, model and audio-thread part of the latency, before pacing and rendering."""
+        self.motion_arrivals.append((at, at - depicted))
 
     def dropped(self, at: float, ticks: int) -> None:
         """Record `ticks` output ticks skipped at `at` because rendering fell behind."""
@@ -61,8 +69,11 @@ class RunStats:
         kept_times = times[keep]
         span = float(kept_times[-1] - kept_times[0]) if kept_times.size > 1 else 0.0
         latency = percentile_summary(np.asarray(self.latencies_s)[keep], 1000.0)
+        motion = percentile_summary(np.array([lag for at, lag in self.motion_arrivals
+                                              if at >= self.started + skip_s]), 1000.0)
         return {
             "latency_ms": {k: latency[k] for k in ("p50", "p95", "max")},
+            "motion_ready_ms": {k: motion[k] for k in ("p50", "p95", "max")},
             "fps": round((kept_times.size - 1) / span, 2) if span > 0 else 0.0,
             "frames": len(self.frame_times),
             "drops": len(self.drop_times),
