@@ -21,6 +21,7 @@ from avatarcam.motion.quality import IdleFigures, frame_jumps, idle_figures, sea
 from avatarcam.motion.space import FIELD_NAMES, index_of
 from avatarcam.motion.stream import LoadedMotionModel, MotionStreamer, StreamConfig, load_motion_model
 from avatarcam.train.espeak_synth import engine
+from avatarcam.train.lipsync_eval import read_16k
 from avatarcam.train.phonemes import BILABIALS
 from avatarcam.train.speech import Style
 
@@ -128,6 +129,21 @@ def test_idle_on_room_noise_keeps_the_mouth_closed_and_the_head_alive(shipped: L
     assert figures.jaw_closed_share >= 0.98
     assert max(figures.sway_std_deg.values()) > 0.1  # the head is not frozen
     assert max(figures.sway_std_deg.values()) < 5.0  # nor swinging about
+
+
+def test_mouth_shuts_by_itself_after_speech(shipped: LoadedMotionModel, tmp_path: Path) -> None:
+    """No gate forces the jaw shut: the model must close it from the audio and the VAD,
+    and open it again when the speech returns."""
+    speech = read_16k(_real_clips()[0])
+    quiet_s = 4.0
+    audio = _write(tmp_path / "then_quiet.wav", np.concatenate((speech, _room_noise(quiet_s, seed=2), speech)))
+    result = motion_for_file(audio)
+    jaw = result.track.frames[:, index_of("jaw_open")]
+    times = np.arange(len(jaw)) / MOTION_FPS
+    speech_end = len(speech) / SAMPLE_RATE
+    settled = (times >= speech_end + 0.2) & (times + 1.0 / MOTION_FPS <= speech_end + quiet_s)
+    assert np.mean(jaw[settled] < 0.05) >= 0.98
+    assert jaw[times > speech_end + quiet_s].max() > 0.3
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,8 @@ def register(subparsers: Any) -> None:
                      help="vocal-tract warp of training features: factors 1/(1+W) … 1+W (0: off)")
     fit.add_argument("--tilt-db", type=_positive(float, zero_allowed=True), default=FitConfig.tilt_db,
                      help="spectral tilt of training features: ±DB across the bands (0: off)")
+    fit.add_argument("--context-noise", type=_positive(float, zero_allowed=True), default=FitConfig.context_noise,
+                     help="largest noise std on context frames, in normalised units")
     fit.add_argument("--audio-channels", type=_positive(int), default=ModelConfig.audio_channels,
                      help="width of the network's audio encoder")
     fit.add_argument("--floor-rows", type=_positive(int, zero_allowed=True), default=ModelConfig.floor_rows,
@@ -86,7 +88,8 @@ def _run_data(args: argparse.Namespace) -> int:
 
 def _run_fit(args: argparse.Namespace) -> int:
     config = FitConfig(seed=args.seed, steps=int(args.steps or 0), minutes=args.minutes, batch=int(args.batch),
-                       mouth_loss_weight=args.mouth_weight, warp=args.warp, tilt_db=args.tilt_db)
+                       mouth_loss_weight=args.mouth_weight, warp=args.warp, tilt_db=args.tilt_db,
+                       context_noise=args.context_noise)
     network = ModelConfig(audio_channels=int(args.audio_channels), floor_rows=int(args.floor_rows))
     record = fit_model(args.data, args.out, config, network, echo=lambda line: print(line, flush=True))
     final = record["final"]

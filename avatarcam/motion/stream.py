@@ -25,7 +25,6 @@ from avatarcam.motion.framing import AUDIO_END_TO_FRAME_INSTANT_S, frame_vad, si
 from avatarcam.motion.liveliness import Liveliness
 from avatarcam.motion.model import FEATURE_LAG, FRAME_FEATURES, MotionDenoiser, model_from_payload
 from avatarcam.motion.sampler import check_steps, linear_schedule, sample
-from avatarcam.motion.silence_gate import SilenceGate
 from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
 
 MODEL_FILE = "motion.pt"
@@ -142,7 +141,6 @@ class MotionStreamer:
         self._preset_weight = torch.zeros(1, NUM_FIELDS, device=model.device)
         self._preset_numpy = (np.zeros(NUM_FIELDS, np.float32), np.zeros(NUM_FIELDS, np.float32))  # for the layer
         self._liveliness = Liveliness(seed) if config.liveliness else None
-        self._gate = SilenceGate()
 
     @property
     def frames_emitted(self) -> int:
@@ -234,7 +232,6 @@ class MotionStreamer:
                                temperature=self.config.temperature, device=device)
             vectors = clamp(net.denormalise(generated[0]).cpu().numpy())
             speech = vad[self._context:] > 0.5
-            vectors = np.stack([self._gate.apply(v, bool(s)) for v, s in zip(vectors, speech)])
             normalised = net.normalise(torch.from_numpy(vectors).to(device))
         self._history = torch.cat((self._history, normalised))[-self._context:] if self._context else self._history
         out = [self._frame(float(times[self._context + i]), vectors[i], bool(speech[i]))
