@@ -201,8 +201,8 @@ def test_fit_command_passes_its_settings_on(monkeypatch: pytest.MonkeyPatch, tmp
     code = main(["train", "fit", "--data", str(tmp_path), "--out", str(tmp_path / "m.pt"),
                  "--steps", "7", "--seed", "3", "--batch", "8", "--mouth-weight", "4",
                  "--warp", "0.1", "--tilt-db", "5", "--context-noise", "0.3", "--audio-channels", "128",
-                 "--floor-rows", "50"])
+                 "--floor-rows", "50", "--lookahead-frames", "0"])
     assert code == 0
     assert seen == [FitConfig(seed=3, steps=7, minutes=FitConfig.minutes, batch=8, mouth_loss_weight=4.0,
                               warp=0.1, tilt_db=5.0, context_noise=0.3)]
-    assert networks == [ModelConfig(audio_channels=128, floor_rows=50)]
+    assert networks == [ModelConfig(audio_channels=128, floor_rows=50, lookahead_frames=0)]

@@ -19,7 +19,14 @@ from avatarcam.motion.motion_io import read_csv
 from avatarcam.motion.offline import motion_for_file
 from avatarcam.motion.quality import IdleFigures, frame_jumps, idle_figures, seam_figures
 from avatarcam.motion.space import FIELD_NAMES, index_of
-from avatarcam.motion.stream import LoadedMotionModel, MotionStreamer, StreamConfig, load_motion_model
+from avatarcam.motion.stream import (
+    LOW_LATENCY_MODEL_FILE,
+    LoadedMotionModel,
+    MotionStreamer,
+    StreamConfig,
+    default_model_path,
+    load_motion_model,
+)
 from avatarcam.train.espeak_synth import engine
 from avatarcam.train.lipsync_eval import read_16k
 from avatarcam.train.phonemes import BILABIALS
@@ -114,6 +121,14 @@ def test_real_speech_moves_the_mouth(shipped: LoadedMotionModel) -> None:
     result = motion_for_file(_real_clips()[0])
     jaw = result.track.frames[:, index_of("jaw_open")]
     assert result.vad.mean() > 0.5
+    assert jaw.max() > 0.3 and np.mean(jaw[result.vad > 0] > 0.1) > 0.3
+
+
+def test_lower_latency_weights_follow_speech_without_lookahead() -> None:
+    path = default_model_path().with_name(LOW_LATENCY_MODEL_FILE)
+    assert load_motion_model(path).network.config.lookahead_frames == 0
+    result = motion_for_file(_real_clips()[0], model_path=path)
+    jaw = result.track.frames[:, index_of("jaw_open")]
     assert jaw.max() > 0.3 and np.mean(jaw[result.vad > 0] > 0.1) > 0.3
 
 

@@ -69,6 +69,7 @@ def register(subparsers: Any) -> None:
     e2e.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
     e2e.add_argument("--backend", action="append", help="render backend (default: the first that runs)")
     e2e.add_argument("--audio", type=Path, help="speech file to play instead of espeak-ng speech")
+    e2e.add_argument("--model", type=Path, help="motion weights (default: the shipped models/motion.pt)")
     e2e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e2e.add_argument("--plot", type=Path, help="also write a latency histogram (PNG)")
     e2e.set_defaults(handler=_run_e2e)
@@ -97,7 +98,8 @@ def _run_motion(args: argparse.Namespace) -> int:
 
 def _run_e2e(args: argparse.Namespace) -> int:
     seconds = LONG_RUN_S if args.long else args.seconds
-    summary, stats = run_e2e_bench(seconds, args.size, args.fps, tuple(args.backend or DEFAULT_ORDER), args.audio)
+    summary, stats = run_e2e_bench(seconds, args.size, args.fps, tuple(args.backend or DEFAULT_ORDER), args.audio,
+                                   args.model)
     print(json.dumps(summary) if args.json else format_e2e(summary))
     if args.plot:
         plot_latency(stats, args.plot)

@@ -60,6 +60,8 @@ def register(subparsers: Any) -> None:
                      help="largest noise std on context frames, in normalised units")
     fit.add_argument("--audio-channels", type=_positive(int), default=ModelConfig.audio_channels,
                      help="width of the network's audio encoder")
+    fit.add_argument("--lookahead-frames", type=_positive(int, zero_allowed=True), default=ModelConfig.lookahead_frames,
+                     help="40 ms frames of audio past its own each frame waits for (fixed in the weights)")
     fit.add_argument("--floor-rows", type=_positive(int, zero_allowed=True), default=ModelConfig.floor_rows,
                      help="noise-floor input over this many 10 ms log-mel windows (0: off)")
     fit.set_defaults(handler=_run_fit)
@@ -90,7 +92,8 @@ def _run_fit(args: argparse.Namespace) -> int:
     config = FitConfig(seed=args.seed, steps=int(args.steps or 0), minutes=args.minutes, batch=int(args.batch),
                        mouth_loss_weight=args.mouth_weight, warp=args.warp, tilt_db=args.tilt_db,
                        context_noise=args.context_noise)
-    network = ModelConfig(audio_channels=int(args.audio_channels), floor_rows=int(args.floor_rows))
+    network = ModelConfig(audio_channels=int(args.audio_channels), floor_rows=int(args.floor_rows),
+                          lookahead_frames=int(args.lookahead_frames))
     record = fit_model(args.data, args.out, config, network, echo=lambda line: print(line, flush=True))
     final = record["final"]
     assert isinstance(final, dict)

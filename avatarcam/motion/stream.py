@@ -28,6 +28,7 @@ from avatarcam.motion.sampler import check_steps, linear_schedule, sample
 from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
 
 MODEL_FILE = "motion.pt"
+LOW_LATENCY_MODEL_FILE = "motion-lookahead0.pt"  # shipped beside it: no lookahead, 40 ms sooner, weaker lips
 FEATURE_PERIOD_S = HOP_LENGTH / SAMPLE_RATE
 
 

@@ -46,14 +46,15 @@ def speech_track(seconds: float, folder: Path) -> Path:
 
 
 def run_e2e_bench(seconds: float, size: str, fps: float, backends: tuple[str, ...],
-                  audio: Path | None = None) -> tuple[dict[str, object], RunStats]:
-    """Run the loop for about `seconds` and return the summary and the raw stats."""
+                  audio: Path | None = None, model: Path | None = None) -> tuple[dict[str, object], RunStats]:
+    """Run the loop for about `seconds` (motion weights `model`, default the shipped ones)
+    and return the summary and the raw stats."""
     with tempfile.TemporaryDirectory(prefix="avatarcam-e2e-") as tmp:
         folder = Path(tmp)
         track = audio or speech_track(seconds, folder)
         request = RunRequest(portrait=write_default_portrait(folder / "portrait.png"), audio_file=track,
                              sinks=("null",), fps=fps, size=size, duration_s=seconds,
-                             backends=backends, hotkeys=False)
+                             backends=backends, hotkeys=False, model_path=model)
         stats = run_session(request)
     summary = stats.summary(skip_s=WARMUP_S)
     summary.update({"seconds": seconds, "size": size, "target_fps": fps})
