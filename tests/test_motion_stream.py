@@ -148,7 +148,7 @@ def test_idle_on_room_noise_keeps_the_mouth_closed_and_the_head_alive(shipped: L
 
 def test_mouth_shuts_by_itself_after_speech(shipped: LoadedMotionModel, tmp_path: Path) -> None:
     """No gate forces the jaw shut: the model must close it from the audio and the VAD,
-    and open it again when the speech returns."""
+    and open it again when the speech returns, without a pop either way."""
     speech = read_16k(_real_clips()[0])
     quiet_s = 4.0
     audio = _write(tmp_path / "then_quiet.wav", np.concatenate((speech, _room_noise(quiet_s, seed=2), speech)))
@@ -159,6 +159,13 @@ def test_mouth_shuts_by_itself_after_speech(shipped: LoadedMotionModel, tmp_path
     settled = (times >= speech_end + 0.2) & (times + 1.0 / MOTION_FPS <= speech_end + quiet_s)
     assert np.mean(jaw[settled] < 0.05) >= 0.98
     assert jaw[times > speech_end + quiet_s].max() > 0.3
+    # into idle and back without a pop: no jump at a VAD switch beyond the p99 of speech
+    jumps = frame_jumps(result.track.frames, shipped.network.motion_std.numpy())
+    switching = np.zeros(len(jumps), dtype=bool)
+    for edge in np.flatnonzero(np.diff(result.vad) != 0):
+        switching[max(0, edge - 3):edge + 4] = True
+    speaking = (result.vad[1:] > 0) & ~switching
+    assert switching.any() and jumps[switching].max() <= np.percentile(jumps[speaking], 99)
 
 
 @pytest.fixture(scope="module")
