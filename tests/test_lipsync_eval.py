@@ -31,6 +31,7 @@ from avatarcam.train.lipsync_eval import (
     pause_frames,
     real_items,
     score,
+    syllable_openings,
     tune_baseline,
 )
 from avatarcam.train.phonemes import BILABIALS, SILENCE, VOWELS, Phone
@@ -78,10 +79,22 @@ def test_a_late_prediction_is_found_at_its_lag() -> None:
 
 def test_a_constant_prediction_scores_no_closure_and_no_correlation() -> None:
     scores = score([np.full(TARGET.size, 0.3)], [_item(PHONES, TARGET)])
-    assert scores.r == 0.0 and scores.closure.fraction == 0.0 and scores.opening.fraction == 1.0
-    assert scores.pause.fraction == 0.0
+    assert scores.r == 0.0 and scores.closure.fraction == 0.0 and scores.pause.fraction == 0.0
+    assert scores.opening.fraction == 0.0  # open on every vowel, but never opening for a syllable
     shut = score([np.zeros(TARGET.size)], [_item(PHONES, TARGET)])
     assert shut.closure.fraction == 1.0 and shut.opening.fraction == 0.0 and shut.pause.fraction == 1.0
+
+
+def test_a_syllable_counts_as_opened_only_when_the_jaw_rose_for_it() -> None:
+    # frames at 25 fps: the centres of aa, iy, t and ae fall on frames 9, 13, 16 and 19
+    phones = [Phone(SILENCE, 0.0, 0.2), Phone("b", 0.2, 0.28), Phone("aa", 0.28, 0.44), Phone("iy", 0.44, 0.6),
+              Phone("t", 0.6, 0.68), Phone("ae", 0.68, 0.84), Phone(SILENCE, 0.84, 1.2)]
+    jaw = np.zeros(30)
+    jaw[7:12] = 0.4  # aa opens from the closed b
+    jaw[12:19], jaw[19] = 0.48, 0.5  # the mouth hangs open through iy (hiatus: not scored) and t
+    assert syllable_openings(jaw, phones).tolist() == [True, False]
+    jaw[16] = 0.3  # the t narrows it: ae opens again
+    assert syllable_openings(jaw, phones).tolist() == [True, True]
 
 
 def test_pauses_are_scored_only_when_long_and_after_settling() -> None:

@@ -6,7 +6,8 @@ loudness baseline.
 A predictor is any callable taking an audio file and returning jaw_open per 25 fps frame
 (frame k at k/25 s from the file start, as the corpus CSVs count). Besides a correlation,
 the scores count what a viewer notices: lips closed on m, b and p, the mouth open on
-vowels, and the mouth shut in pauses. Phone-based scores are taken at lag 0, i.e. with
+each syllable (a visible rise of the jaw to its vowel, which a mouth that hangs open does not
+show), and the mouth shut in pauses. Phone-based scores are taken at lag 0, i.e. with
 the predictor's own timing, since a late mouth is what the viewer sees.
 """
 
@@ -47,6 +48,7 @@ MAX_LAG_FRAMES = 5  # correlation is searched over ±200 ms of prediction delay
 # every bilabial centre and at or above 0.2 on every vowel viseme, so:
 CLOSED_JAW = 0.1  # lips count as closed for m/b/p below this
 OPEN_JAW = 0.15  # a vowel counts as visibly open above this (between closed and the narrowest vowel)
+OPEN_RISE = 0.05  # ... and its syllable as opened when the jaw also rose this much since the vowel before
 PAUSE_JAW = 0.05  # the mouth counts as shut in a pause below this
 PAUSE_MIN_S = 0.3  # pauses at least this long are scored ...
 PAUSE_SETTLE_S = 0.2  # ... from this long after they begin (the mouth may still be closing before)
@@ -89,7 +91,7 @@ class LipSyncScores:
     lag: int  # that lag in frames; > 0: the prediction comes late
     r_at_zero: float  # Pearson r with the predictor's own timing
     closure: Counted  # m/b/p centre frames with jaw_open < CLOSED_JAW
-    opening: Counted  # vowel centre frames with jaw_open > OPEN_JAW
+    opening: Counted  # syllables the mouth opened for (see `syllable_openings`)
     pause: Counted  # settled pause frames with jaw_open < PAUSE_JAW
 
 
@@ -129,6 +131,28 @@ def centre_frames(phones: Sequence[Phone], names: frozenset[str], frames: int) -
     return np.array([c for c in centres if c < frames], dtype=np.int64)
 
 
+def syllable_openings(jaw: npt.NDArray[np.floating], phones: Sequence[Phone]) -> npt.NDArray[np.bool_]:
+    """Per syllable, whether the mouth opened for it: at its vowel's centre frame jaw_open
+    exceeds OPEN_JAW and has risen at least OPEN_RISE above its lowest value since the
+    previous vowel's centre (since the start, for the first). A syllable is a vowel with a
+    consonant or a pause before it, back to the previous vowel; vowels in hiatus need not
+    show a new opening and are not scored."""
+    opened: list[bool] = []
+    since, separated = 0, True
+    for phone in phones:
+        if phone.name not in VOWELS:
+            separated = True
+            continue
+        centre = round(phone.centre * MOTION_FPS)
+        if centre >= len(jaw):
+            break
+        if separated:
+            trough = float(np.min(jaw[since : centre + 1]))
+            opened.append(bool(jaw[centre] > OPEN_JAW and jaw[centre] - trough >= OPEN_RISE))
+        since, separated = centre, False
+    return np.array(opened, dtype=bool)
+
+
 def pause_frames(phones: Sequence[Phone], frames: int) -> npt.NDArray[np.int64]:
     """Frames more than PAUSE_SETTLE_S into a silence of at least PAUSE_MIN_S."""
     times = np.arange(frames) / MOTION_FPS
@@ -156,7 +180,7 @@ def score(predictions: Sequence[npt.ArrayLike], items: Sequence[EvalItem]) -> Li
     for p, item in zip(preds, items):
         frames = min(len(p), len(item.target))
         closed.append(p[centre_frames(item.phones, BILABIALS, frames)] < CLOSED_JAW)
-        opened.append(p[centre_frames(item.phones, VOWELS, frames)] > OPEN_JAW)
+        opened.append(syllable_openings(p[:frames], item.phones))
         shut.append(p[pause_frames(item.phones, frames)] < PAUSE_JAW)
     return LipSyncScores(r, lag, pearson(*_lagged_pairs(preds, targets, 0)),
                          _fraction(closed), _fraction(opened), _fraction(shut))

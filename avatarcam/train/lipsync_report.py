@@ -16,6 +16,7 @@ from avatarcam.train.lipsync_eval import (
     CLOSED_JAW,
     MAX_LAG_FRAMES,
     OPEN_JAW,
+    OPEN_RISE,
     PAUSE_JAW,
     PAUSE_MIN_S,
     PAUSE_SETTLE_S,
@@ -27,7 +28,7 @@ from avatarcam.train.lipsync_eval import (
 from avatarcam.train.phonemes import BILABIALS, SILENCE
 
 HEADERS = ("set", "predictor", "r (best lag)", "best lag", "r (lag 0)",
-           f"m/b/p closed (<{CLOSED_JAW})", f"vowels open (>{OPEN_JAW})", f"pauses shut (<{PAUSE_JAW})")
+           f"m/b/p closed (<{CLOSED_JAW})", f"syllables opened (>{OPEN_JAW}, +{OPEN_RISE})", f"pauses shut (<{PAUSE_JAW})")
 FRAME_MS = 1000 // MOTION_FPS
 PLOT_SECONDS = 10.0  # the synthetic example shows this much of its item
 COLOURS = {"target": "black", "model": "tab:blue", "baseline": "tab:orange"}
@@ -70,10 +71,12 @@ def metric_notes() -> str:
         "that gives the highest r; **best lag** is that delay (positive: the prediction is late). "
         "**r (lag 0)** is the same at the predictor's own timing.",
         f"- **m/b/p closed**: share of frames at the centre of an m, b or p where jaw_open < {CLOSED_JAW}.",
-        f"- **vowels open**: share of frames at the centre of a vowel where jaw_open > {OPEN_JAW}.",
+        f"- **syllables opened**: share of syllables (a vowel with a consonant or a pause before it) at "
+        f"whose vowel centre jaw_open > {OPEN_JAW} and has risen at least {OPEN_RISE} above its lowest value "
+        "since the previous vowel's centre: the mouth opens for each syllable instead of hanging open.",
         f"- **pauses shut**: share of frames more than {PAUSE_SETTLE_S * 1000:.0f} ms into a pause of at "
         f"least {PAUSE_MIN_S * 1000:.0f} ms where jaw_open < {PAUSE_JAW}.",
-        "- The three shares are taken at lag 0; n is the number of frames scored.",
+        "- The three shares are taken at lag 0; n is the number of frames (syllables) scored.",
     ])
 
 
