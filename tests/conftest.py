@@ -71,13 +71,20 @@ def xvfb_display() -> Iterator[str]:
         yield display
 
 
-@pytest.fixture(scope="session")
-def random_model(tmp_path_factory: pytest.TempPathFactory) -> LoadedMotionModel:
-    """A small untrained-but-random motion model: stream mechanics do not depend on training."""
+def make_random_model(folder: Path, feature_lag: int = ModelConfig.feature_lag) -> LoadedMotionModel:
+    """A small untrained-but-random motion model saved in `folder`: stream mechanics do not
+    depend on training."""
     torch.manual_seed(0)
-    network = MotionDenoiser(ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1,)))
+    network = MotionDenoiser(ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1,),
+                                         feature_lag=feature_lag))
     for parameter in network.parameters():
         parameter.data.normal_(0.0, 0.1)
-    path = tmp_path_factory.mktemp("model") / "random.pt"
+    path = folder / f"random-lag{feature_lag}.pt"
     torch.save(weights_payload(network, {}), path)
     return load_motion_model(path)
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory: pytest.TempPathFactory) -> LoadedMotionModel:
+    """A small random motion model with the default framing."""
+    return make_random_model(tmp_path_factory.mktemp("model"))

@@ -19,7 +19,7 @@ from avatarcam.audio.capture import MicrophoneSource
 from avatarcam.audio.file_source import FileSource
 from avatarcam.audio.speech_synth import synthesize_espeak
 from avatarcam.constants import MOTION_FPS
-from avatarcam.motion.framing import AUDIO_END_TO_FRAME_INSTANT_S
+from avatarcam.motion.framing import audio_end_to_frame_instant_s
 from avatarcam.motion.space import neutral
 from avatarcam.motion.stream import MotionStreamer, StreamConfig, default_model_path, load_motion_model
 from avatarcam.render.avatar import Avatar, prepare_avatar
@@ -90,8 +90,8 @@ def test_file_to_mp4_runs_at_the_frame_rate_with_measured_latency(avatar: Avatar
     latency = summary["latency_ms"]
     assert 0 < latency["p50"] < MAX_LATENCY_MS and latency["max"] < 3 * MAX_LATENCY_MS
     # motion cannot be ready before the model has heard its audio, and comes before the frame
-    lookahead = load_motion_model().network.config.lookahead_frames
-    heard_s = -AUDIO_END_TO_FRAME_INSTANT_S + lookahead / MOTION_FPS
+    config = load_motion_model().network.config
+    heard_s = -audio_end_to_frame_instant_s(config.feature_lag) + config.lookahead_frames / MOTION_FPS
     assert 1000.0 * heard_s <= summary["motion_ready_ms"]["p50"] < latency["p50"]
     assert summary["first_frame_ms"] < 1000
     assert summary["first_speech_frame_ms"] is not None

@@ -15,7 +15,7 @@ import torch
 
 from avatarcam.cli.main import main
 from avatarcam.constants import MOTION_FPS
-from avatarcam.motion.framing import AUDIO_END_TO_FRAME_INSTANT_S
+from avatarcam.motion.framing import audio_end_to_frame_instant_s
 from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
 from avatarcam.motion.onnx_export import INPUT_NAMES, example_inputs, export_onnx
 from avatarcam.motion.sampler import MAX_STEPS, early_dense_schedule, linear_schedule, sample
@@ -119,7 +119,8 @@ def test_shipped_weights_load_and_are_small() -> None:
     model = load_motion_model()
     lookahead_s = model.network.config.lookahead_frames / MOTION_FPS
     assert lookahead_s <= 0.040  # the default lookahead, in frames past a frame's own span
-    assert -AUDIO_END_TO_FRAME_INSTANT_S + lookahead_s <= 0.080  # all the audio a frame waits for
+    waits_s = -audio_end_to_frame_instant_s(model.network.config.feature_lag) + lookahead_s
+    assert waits_s <= 0.080  # all the audio a frame waits for
     assert torch.all(model.network.motion_std > 0)
 
 

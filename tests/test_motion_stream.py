@@ -15,6 +15,8 @@ from avatarcam.audio.file_source import FileSource
 from avatarcam.audio.frontend import AudioFrontend
 from avatarcam.cli.main import main
 from avatarcam.constants import MOTION_FPS, SAMPLE_RATE, SAMPLES_PER_MOTION_FRAME
+from avatarcam.motion.framing import audio_end_to_frame_instant_s, file_vad, frame_features
+from avatarcam.motion.model import ModelConfig
 from avatarcam.motion.motion_io import read_csv
 from avatarcam.motion.offline import motion_for_file
 from avatarcam.motion.quality import IdleFigures, frame_jumps, idle_figures, seam_figures
@@ -31,6 +33,7 @@ from avatarcam.train.espeak_synth import engine
 from avatarcam.train.lipsync_eval import read_16k
 from avatarcam.train.phonemes import BILABIALS
 from avatarcam.train.speech import Style
+from tests.conftest import make_random_model
 
 REAL_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-speech"
 SMILE_SENTENCE = "My mom bought a big map, maybe probably by the pub."
@@ -55,7 +58,9 @@ def shipped() -> LoadedMotionModel:
     return load_motion_model()
 
 
-def test_frames_carry_the_instant_they_depict_and_wait_only_for_their_audio(random_model: LoadedMotionModel) -> None:
+@pytest.mark.parametrize("feature_lag", [ModelConfig.feature_lag, ModelConfig.feature_lag + 2])
+def test_frames_carry_the_instant_they_depict_and_wait_only_for_their_audio(feature_lag: int, tmp_path: Path) -> None:
+    random_model = make_random_model(tmp_path, feature_lag)
     start = 100.0
     frontend = AudioFrontend(SAMPLE_RATE)
     streamer = MotionStreamer(random_model, StreamConfig(chunk_frames=1))
@@ -68,12 +73,26 @@ def test_frames_carry_the_instant_they_depict_and_wait_only_for_their_audio(rand
             emitted.append((frame, chunk.end_time))
     lookahead = random_model.network.config.lookahead_frames
     assert len(emitted) == 2.0 * MOTION_FPS - lookahead  # the last frames wait for their lookahead
+    waits = -audio_end_to_frame_instant_s(feature_lag) + lookahead / MOTION_FPS  # its own audio and lookahead
     for k, (frame, arrived) in enumerate(emitted):
         assert frame.time == pytest.approx(start + k / MOTION_FPS, abs=1e-9)
-        assert 0.0 <= arrived - frame.time <= (1 + lookahead) / MOTION_FPS + 1e-9  # its own span and lookahead
+        assert waits - 1e-9 <= arrived - frame.time <= waits + block / SAMPLE_RATE + 1e-9  # no later than its block
         assert frame.vector.shape == (len(FIELD_NAMES),) and frame.vector.dtype == np.float32
     flushed = [start + 2.0 - (k + 1) / MOTION_FPS for k in reversed(range(lookahead))]
     assert [f.time for f in streamer.flush()] == pytest.approx(flushed)
+
+
+def test_a_larger_feature_lag_gives_each_frame_earlier_audio() -> None:
+    rng = np.random.default_rng(0)
+    mel = rng.standard_normal((400, 80)).astype(np.float32)
+    lag = ModelConfig.feature_lag
+    default, earlier = frame_features(mel, 90, lag), frame_features(mel, 90, lag + 4)
+    assert np.array_equal(earlier[1:], default[:-1])  # four windows more: one frame sooner
+    assert audio_end_to_frame_instant_s(lag + 4) == pytest.approx(audio_end_to_frame_instant_s(lag) + 1 / MOTION_FPS)
+    speech = np.concatenate((_room_noise(1.0), read_16k(REAL_SPEECH / "LJ001-0002.wav")[: SAMPLE_RATE * 2]))
+    frames = len(speech) // SAMPLES_PER_MOTION_FRAME
+    vad_default, vad_earlier = file_vad(speech, frames, lag), file_vad(speech, frames, lag + 4)
+    assert vad_default.any() and np.array_equal(vad_earlier[1:], vad_default[:-1])
 
 
 def test_offline_track_has_one_frame_per_span(random_model: LoadedMotionModel, tmp_path: Path) -> None:

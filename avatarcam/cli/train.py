@@ -62,6 +62,9 @@ def register(subparsers: Any) -> None:
                      help="width of the network's audio encoder")
     fit.add_argument("--lookahead-frames", type=_positive(int, zero_allowed=True), default=ModelConfig.lookahead_frames,
                      help="40 ms frames of audio past its own each frame waits for (fixed in the weights)")
+    fit.add_argument("--feature-lag", type=_positive(int, zero_allowed=True), default=ModelConfig.feature_lag,
+                     help="10 ms log-mel windows by which a frame's audio starts before its span; "
+                          f"each one above {ModelConfig.feature_lag} makes frames 10 ms sooner (fixed in the weights)")
     fit.add_argument("--floor-rows", type=_positive(int, zero_allowed=True), default=ModelConfig.floor_rows,
                      help="noise-floor input over this many 10 ms log-mel windows (0: off)")
     fit.set_defaults(handler=_run_fit)
@@ -93,7 +96,7 @@ def _run_fit(args: argparse.Namespace) -> int:
                        mouth_loss_weight=args.mouth_weight, warp=args.warp, tilt_db=args.tilt_db,
                        context_noise=args.context_noise)
     network = ModelConfig(audio_channels=int(args.audio_channels), floor_rows=int(args.floor_rows),
-                          lookahead_frames=int(args.lookahead_frames))
+                          lookahead_frames=int(args.lookahead_frames), feature_lag=int(args.feature_lag))
     record = fit_model(args.data, args.out, config, network, echo=lambda line: print(line, flush=True))
     final = record["final"]
     assert isinstance(final, dict)

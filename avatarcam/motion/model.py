@@ -31,9 +31,10 @@ from avatarcam.constants import (
 from avatarcam.motion.space import NUM_FIELDS
 
 FRAME_FEATURES = FEATURES_PER_MOTION_FRAME * N_MELS  # log-mel values per motion frame
-# Motion frame k takes the log-mel windows that END inside its 40 ms span, windows
-# 4k - FEATURE_LAG … 4k - FEATURE_LAG + 3, so its audio is complete when its span is.
-FEATURE_LAG = (WIN_LENGTH - 1) // HOP_LENGTH
+# Motion frame k takes log-mel windows 4k - feature_lag … 4k - feature_lag + 3. With this
+# default they are the windows that END inside its 40 ms span, so its audio is complete when
+# its span is, 35 ms after the instant it depicts; each window more moves that 10 ms sooner.
+DEFAULT_FEATURE_LAG = (WIN_LENGTH - 1) // HOP_LENGTH
 SILENCE_FEATURE = math.log10(LOG_MEL_FLOOR)  # the log-mel value of digital silence
 CLEAN_TIME = 1.0  # flow time of a known (context) frame: fully denoised
 
@@ -48,6 +49,8 @@ class ModelConfig:
     # own span's audio reaches past the instant it depicts); a model trained with 0 scored
     # r 0.60 against 0.76 with 1 on the held-out voices, so 1 it is
     lookahead_frames: int = 1
+    # how many log-mel windows before its span a frame's audio starts (see DEFAULT_FEATURE_LAG)
+    feature_lag: int = DEFAULT_FEATURE_LAG
     audio_channels: int = 96  # width of the audio encoder
     audio_dilations: tuple[int, ...] = (1, 2, 4, 8)  # causal conv layers of the audio encoder
     channels: int = 96  # width of the denoiser
@@ -63,8 +66,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "audio_dilations", tuple(self.audio_dilations))
         object.__setattr__(self, "dilations", tuple(self.dilations))
-        if self.lookahead_frames < 0 or self.floor_rows < 0:
-            raise ValueError("lookahead_frames and floor_rows must be ≥ 0")
+        if min(self.lookahead_frames, self.floor_rows, self.feature_lag) < 0:
+            raise ValueError("lookahead_frames, feature_lag and floor_rows must be ≥ 0")
 
     @property
     def receptive_frames(self) -> int:

@@ -21,9 +21,9 @@ import torch
 from avatarcam.audio.frontend import FrontendStep
 from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
-from avatarcam.motion.framing import AUDIO_END_TO_FRAME_INSTANT_S, frame_vad, silence_features
+from avatarcam.motion.framing import audio_end_to_frame_instant_s, frame_vad, silence_features
 from avatarcam.motion.liveliness import Liveliness
-from avatarcam.motion.model import FEATURE_LAG, FRAME_FEATURES, MotionDenoiser, model_from_payload
+from avatarcam.motion.model import FRAME_FEATURES, MotionDenoiser, model_from_payload
 from avatarcam.motion.sampler import check_steps, linear_schedule, sample
 from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
 
@@ -130,9 +130,11 @@ class MotionStreamer:
         self._context = network.config.context_frames if config.context_frames is None else config.context_frames
         self._generator = torch.Generator().manual_seed(seed)
         self._times = linear_schedule(config.steps)
-        self._rows = silence_features(FEATURE_LAG)  # log-mel rows from feature index -FEATURE_LAG
-        self._row_base = -FEATURE_LAG  # feature index of self._rows[0]
-        self._row_times = np.zeros(FEATURE_LAG)  # capture time after each row's window
+        self._lag = network.config.feature_lag
+        self._to_instant_s = audio_end_to_frame_instant_s(self._lag)
+        self._rows = silence_features(self._lag)  # log-mel rows from feature index -self._lag
+        self._row_base = -self._lag  # feature index of self._rows[0]
+        self._row_times = np.full(self._lag, np.nan)  # capture time after each row's window; pad: set with the first row
         self._vad_ends: list[float] = []
         self._vad_states: list[float] = []
         self._done = 0  # motion frames emitted so far
@@ -179,12 +181,17 @@ class MotionStreamer:
     def _append(self, features: np.ndarray, times: npt.ArrayLike) -> None:
         """Add log-mel rows and their capture times."""
         rows = np.asarray(features, dtype=np.float32).reshape(-1, N_MELS)
+        stamps = np.asarray(times, dtype=np.float64)
+        if len(stamps) and np.isnan(self._row_times).any():  # the silence before the stream: just before its first row
+            pad = np.isnan(self._row_times)
+            self._row_times[pad] = stamps[0] - FEATURE_PERIOD_S * np.arange(pad.sum(), 0, -1)
         self._rows = np.concatenate((self._rows, rows))
-        self._row_times = np.concatenate((self._row_times, np.asarray(times, dtype=np.float64)))
+        self._row_times = np.concatenate((self._row_times, stamps))
 
     def _ready_frames(self) -> int:
         """How many motion frames have all their audio (not counting lookahead)."""
-        return (self._row_base + len(self._rows) + FEATURE_LAG) // FEATURES_PER_MOTION_FRAME
+        heard = self._row_base + len(self._rows)  # log-mel rows of real audio so far
+        return (heard + self._lag) // FEATURES_PER_MOTION_FRAME if heard > 0 else 0
 
     def _run(self, complete: int, whole_chunks: bool) -> list[MotionFrame]:
         """Sample chunks while their frames and lookahead are complete."""
@@ -202,13 +209,13 @@ class MotionStreamer:
         """Features (count, FRAME_FEATURES), VAD (count,) and time stamps of frames
         first … first + count - 1; frames before the stream are silence."""
         before = min(count, max(0, -first))
-        start = (first + before) * FEATURES_PER_MOTION_FRAME - FEATURE_LAG - self._row_base
+        start = (first + before) * FEATURES_PER_MOTION_FRAME - self._lag - self._row_base
         stop = start + (count - before) * FEATURES_PER_MOTION_FRAME
         rows = np.concatenate((silence_features(before * FEATURES_PER_MOTION_FRAME), self._rows[start:stop]))
         last_rows = np.arange(start, stop)[FEATURES_PER_MOTION_FRAME - 1 :: FEATURES_PER_MOTION_FRAME]
         ends = np.concatenate((np.full(before, -np.inf), self._row_times[last_rows]))
         vad = frame_vad(self._vad_ends, self._vad_states, ends)
-        return rows.reshape(count, FRAME_FEATURES), vad, ends + AUDIO_END_TO_FRAME_INSTANT_S
+        return rows.reshape(count, FRAME_FEATURES), vad, ends + self._to_instant_s
 
     def _chunk(self, size: int) -> list[MotionFrame]:
         """Sample the next `size` frames with the past frames as context."""
@@ -249,7 +256,7 @@ class MotionStreamer:
 
     def _forget(self) -> None:
         """Drop log-mel rows no future window needs."""
-        keep_from = (self._done - self._context) * FEATURES_PER_MOTION_FRAME - FEATURE_LAG
+        keep_from = (self._done - self._context) * FEATURES_PER_MOTION_FRAME - self._lag
         drop = max(0, keep_from - self._row_base)
         if drop:
             self._rows, self._row_times = self._rows[drop:], self._row_times[drop:]

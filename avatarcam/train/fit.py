@@ -31,12 +31,18 @@ from avatarcam.audio.features import log_mel
 from avatarcam.constants import SAMPLES_PER_MOTION_FRAME
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.framing import file_vad, frame_features
-from avatarcam.motion.model import SILENCE_FEATURE, ModelConfig, MotionDenoiser, weights_payload
+from avatarcam.motion.model import (
+    DEFAULT_FEATURE_LAG,
+    SILENCE_FEATURE,
+    ModelConfig,
+    MotionDenoiser,
+    weights_payload,
+)
 from avatarcam.motion.motion_io import read_csv
 from avatarcam.motion.space import FIELDS, NUM_FIELDS, field_mask
 from avatarcam.train.feature_augment import augment_windows
 
-CACHE_NAME = "motion_features.npz"
+CACHE_NAME = "motion_features.npz"  # for the default feature lag; others add "-lagN"
 CACHE_VERSION = 1  # bump when the cached features change meaning
 HEAD_FIELDS = ("yaw", "pitch", "roll", "tx", "ty", "scale")
 HEAD_SMOOTH_FRAMES = 1.5  # Gaussian sigma: the targets' head nods jump up to 2.5°/frame
@@ -121,14 +127,15 @@ def smooth_head(motion: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return out
 
 
-def _item_arrays(args: tuple[Path, dict[str, object]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame features, live VAD and smoothed targets of one corpus item."""
-    data, entry = args
+def _item_arrays(args: tuple[Path, dict[str, object], int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame features, live VAD and smoothed targets of one corpus item, its frames'
+    audio starting `feature_lag` log-mel windows before their spans."""
+    data, entry, feature_lag = args
     samples, rate = soundfile.read(str(data / str(entry["audio"])), dtype="float32")
     track, _ = read_csv(data / str(entry["motion"]))
     frames = min(len(track.times), len(samples) // SAMPLES_PER_MOTION_FRAME)
-    features = frame_features(log_mel(samples), frames).astype(np.float16)
-    return features, file_vad(samples, frames), smooth_head(track.frames[:frames])
+    features = frame_features(log_mel(samples), frames, feature_lag).astype(np.float16)
+    return features, file_vad(samples, frames, feature_lag), smooth_head(track.frames[:frames])
 
 
 def _cache_key(manifest: dict[str, object]) -> str:
@@ -137,18 +144,26 @@ def _cache_key(manifest: dict[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def load_corpus(data: Path, workers: int = 2, log: Callable[[str], None] = print) -> Corpus:
-    """The corpus's training arrays, computed once and then read from DIR/CACHE_NAME."""
+def cache_path(data: Path, feature_lag: int = DEFAULT_FEATURE_LAG) -> Path:
+    """Where the training arrays of the corpus in `data` are cached for one feature lag."""
+    if feature_lag == DEFAULT_FEATURE_LAG:
+        return data / CACHE_NAME
+    return data / f"{Path(CACHE_NAME).stem}-lag{feature_lag}{Path(CACHE_NAME).suffix}"
+
+
+def load_corpus(data: Path, workers: int = 2, log: Callable[[str], None] = print,
+                feature_lag: int = DEFAULT_FEATURE_LAG) -> Corpus:
+    """The corpus's training arrays, computed once and then read from `cache_path`."""
     manifest = _manifest(data)
     key = _cache_key(manifest)
-    cache = data / CACHE_NAME
+    cache = cache_path(data, feature_lag)
     if cache.exists():
         with np.load(cache) as stored:
             if str(stored["key"]) == key:
                 return Corpus(**{name: stored[name] for name in Corpus.__dataclass_fields__})
     items = list(manifest["items"])  # type: ignore[call-overload]
     log(f"computing features for {len(items)} items (cached in {cache})")
-    jobs = [(data, entry) for entry in items]
+    jobs = [(data, entry, feature_lag) for entry in items]
     try:
         if workers > 1:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -353,7 +368,7 @@ def fit_model(data: Path, out: Path, fit: FitConfig, model_config: ModelConfig |
     torch.manual_seed(fit.seed)
     config = model_config or ModelConfig()
     manifest = _manifest(data)
-    corpus = load_corpus(data, log=echo)
+    corpus = load_corpus(data, log=echo, feature_lag=config.feature_lag)
     rng = np.random.default_rng(fit.seed)
     generator = torch.Generator().manual_seed(fit.seed)
     train = WindowSampler(corpus, config, fit, heldout=False, rng=rng)
