@@ -65,6 +65,7 @@ def test_perfect_predictor_scores_r_1_at_lag_0_and_every_share() -> None:
     assert scores.r == pytest.approx(1.0) and scores.lag == 0 and scores.r_at_zero == pytest.approx(1.0)
     assert scores.closure.fraction == 1.0 and scores.closure.frames == 2
     assert scores.opening.fraction == 1.0 and scores.opening.frames == 2
+    assert scores.syllables.fraction == 1.0 and scores.syllables.frames == 2
     assert scores.pause.fraction == 1.0 and scores.pause.frames == len(pause_frames(PHONES, TARGET.size))
 
 
@@ -80,9 +81,10 @@ def test_a_late_prediction_is_found_at_its_lag() -> None:
 def test_a_constant_prediction_scores_no_closure_and_no_correlation() -> None:
     scores = score([np.full(TARGET.size, 0.3)], [_item(PHONES, TARGET)])
     assert scores.r == 0.0 and scores.closure.fraction == 0.0 and scores.pause.fraction == 0.0
-    assert scores.opening.fraction == 0.0  # open on every vowel, but never opening for a syllable
+    assert scores.opening.fraction == 1.0 and scores.syllables.fraction == 0.0  # open, but never opening
     shut = score([np.zeros(TARGET.size)], [_item(PHONES, TARGET)])
     assert shut.closure.fraction == 1.0 and shut.opening.fraction == 0.0 and shut.pause.fraction == 1.0
+    assert shut.syllables.fraction == 0.0
 
 
 def test_a_syllable_counts_as_opened_only_when_the_jaw_rose_for_it() -> None:

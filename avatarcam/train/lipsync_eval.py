@@ -6,8 +6,8 @@ loudness baseline.
 A predictor is any callable taking an audio file and returning jaw_open per 25 fps frame
 (frame k at k/25 s from the file start, as the corpus CSVs count). Besides a correlation,
 the scores count what a viewer notices: lips closed on m, b and p, the mouth open on
-each syllable (a visible rise of the jaw to its vowel, which a mouth that hangs open does not
-show), and the mouth shut in pauses. Phone-based scores are taken at lag 0, i.e. with
+vowels and for each syllable (a rise of the jaw to its vowel, which a mouth hanging open
+does not show), and the mouth shut in pauses. Phone-based scores are taken at lag 0, i.e. with
 the predictor's own timing, since a late mouth is what the viewer sees.
 """
 
@@ -91,7 +91,8 @@ class LipSyncScores:
     lag: int  # that lag in frames; > 0: the prediction comes late
     r_at_zero: float  # Pearson r with the predictor's own timing
     closure: Counted  # m/b/p centre frames with jaw_open < CLOSED_JAW
-    opening: Counted  # syllables the mouth opened for (see `syllable_openings`)
+    opening: Counted  # vowel centre frames with jaw_open > OPEN_JAW
+    syllables: Counted  # syllables the mouth opened for (see `syllable_openings`)
     pause: Counted  # settled pause frames with jaw_open < PAUSE_JAW
 
 
@@ -176,14 +177,15 @@ def score(predictions: Sequence[npt.ArrayLike], items: Sequence[EvalItem]) -> Li
     preds = [np.asarray(p, dtype=np.float64) for p in predictions]
     targets = [item.target.astype(np.float64) for item in items]
     r, lag = correlation_at_best_lag(preds, targets)
-    closed, opened, shut = [], [], []
+    closed, opened, syllables, shut = [], [], [], []
     for p, item in zip(preds, items):
         frames = min(len(p), len(item.target))
         closed.append(p[centre_frames(item.phones, BILABIALS, frames)] < CLOSED_JAW)
-        opened.append(syllable_openings(p[:frames], item.phones))
+        opened.append(p[centre_frames(item.phones, VOWELS, frames)] > OPEN_JAW)
+        syllables.append(syllable_openings(p[:frames], item.phones))
         shut.append(p[pause_frames(item.phones, frames)] < PAUSE_JAW)
     return LipSyncScores(r, lag, pearson(*_lagged_pairs(preds, targets, 0)),
-                         _fraction(closed), _fraction(opened), _fraction(shut))
+                         _fraction(closed), _fraction(opened), _fraction(syllables), _fraction(shut))
 
 
 def evaluate(predictor: Predictor, items: Sequence[EvalItem]) -> tuple[LipSyncScores, list[np.ndarray]]:

@@ -28,7 +28,8 @@ from avatarcam.train.lipsync_eval import (
 from avatarcam.train.phonemes import BILABIALS, SILENCE
 
 HEADERS = ("set", "predictor", "r (best lag)", "best lag", "r (lag 0)",
-           f"m/b/p closed (<{CLOSED_JAW})", f"syllables opened (>{OPEN_JAW}, +{OPEN_RISE})", f"pauses shut (<{PAUSE_JAW})")
+           f"m/b/p closed (<{CLOSED_JAW})", f"vowels open (>{OPEN_JAW})",
+           f"syllables opened (+{OPEN_RISE})", f"pauses shut (<{PAUSE_JAW})")
 FRAME_MS = 1000 // MOTION_FPS
 PLOT_SECONDS = 10.0  # the synthetic example shows this much of its item
 COLOURS = {"target": "black", "model": "tab:blue", "baseline": "tab:orange"}
@@ -53,7 +54,7 @@ def table_cells(rows: Sequence[ScoreRow]) -> list[list[str]]:
     """The cells of the score table, one row per (set, predictor), in `HEADERS` order."""
     return [[row.set_name, row.predictor, f"{row.scores.r:.3f}", f"{row.scores.lag * FRAME_MS:+d} ms",
              f"{row.scores.r_at_zero:.3f}", _counted(row.scores.closure), _counted(row.scores.opening),
-             _counted(row.scores.pause)] for row in rows]
+             _counted(row.scores.syllables), _counted(row.scores.pause)] for row in rows]
 
 
 def markdown_table(rows: Sequence[ScoreRow]) -> str:
@@ -71,12 +72,15 @@ def metric_notes() -> str:
         "that gives the highest r; **best lag** is that delay (positive: the prediction is late). "
         "**r (lag 0)** is the same at the predictor's own timing.",
         f"- **m/b/p closed**: share of frames at the centre of an m, b or p where jaw_open < {CLOSED_JAW}.",
+        f"- **vowels open**: share of frames at the centre of a vowel where jaw_open > {OPEN_JAW}; a mouth "
+        "that is always open scores 1.00 here, so this figure cannot tell a predictor that follows the "
+        "syllables from one that gapes.",
         f"- **syllables opened**: share of syllables (a vowel with a consonant or a pause before it) at "
         f"whose vowel centre jaw_open > {OPEN_JAW} and has risen at least {OPEN_RISE} above its lowest value "
         "since the previous vowel's centre: the mouth opens for each syllable instead of hanging open.",
         f"- **pauses shut**: share of frames more than {PAUSE_SETTLE_S * 1000:.0f} ms into a pause of at "
         f"least {PAUSE_MIN_S * 1000:.0f} ms where jaw_open < {PAUSE_JAW}.",
-        "- The three shares are taken at lag 0; n is the number of frames (syllables) scored.",
+        "- The four shares are taken at lag 0; n is the number of frames (syllables) scored.",
     ])
 
 
