@@ -10,25 +10,21 @@ import signal
 import subprocess
 import sys
 import time
-from multiprocessing import shared_memory
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pytest
-import torch
 
 from avatarcam.audio.capture import MicrophoneSource
 from avatarcam.audio.file_source import FileSource
 from avatarcam.audio.speech_synth import synthesize_espeak
 from avatarcam.constants import MOTION_FPS
 from avatarcam.motion.framing import audio_end_to_frame_instant_s
-from avatarcam.motion.space import index_of, neutral
+from avatarcam.motion.space import neutral
 from avatarcam.motion.stream import MotionStreamer, StreamConfig, default_model_path, load_motion_model
 from avatarcam.render.avatar import Avatar, prepare_avatar
-from avatarcam.render.backends import BackendUnavailableError, open_renderer
+from avatarcam.render.backends import open_renderer
 from avatarcam.render.default_portrait import write_default_portrait
-from avatarcam.render.render_process import ProcessRenderer, RenderProcessError
 from avatarcam.runtime.engine import MAX_PLAYBACK_DELAY_S, STATUS_FRAMES, Engine, EngineOptions
 from avatarcam.sinks.camera_backends import list_camera_backends
 from avatarcam.sinks.sink import open_sinks
@@ -163,10 +159,7 @@ def test_sigterm_closes_the_run_and_finishes_the_mp4(avatar_dir: Path, speech: P
         [sys.executable, "-m", "avatarcam", "run", "--avatar", str(avatar_dir), "--audio-file", str(speech),
          "--sink", f"file:{video}", "--no-hotkeys", "--backend", "torch-cpu", "--stats-json", str(stats)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120.0  # start-up takes seconds, more on a busy machine
-    while not (video.exists() and video.stat().st_size > 0) and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.2)  # the mp4 gets its first frames only once the run is under way
-    time.sleep(1.0)
+    time.sleep(6.0)
     child.send_signal(signal.SIGTERM)
     out, err = child.communicate(timeout=60)
     print(err[-2000:])
@@ -201,33 +194,3 @@ def test_delayed_voice_follows_the_measured_latency(pulse, avatar: Avatar, speec
     print(f"voice delay {voice.delay_s * 1000:.1f} ms, frame latency p50 {np.median(recent) * 1000:.1f} ms, "
           f"offset {offset_ms:+.1f} ms")
     assert voice.playback is not None and abs(offset_ms) <= 20.0
-
-
-def test_render_process_draws_what_the_renderer_draws_and_cleans_up(avatar: Avatar) -> None:
-    vectors = np.repeat(neutral()[None], 2, axis=0)
-    vectors[1, index_of("jaw_open")] = 0.5
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the render process does: the same arithmetic, the same pixels
-    try:
-        renderer = open_renderer(avatar, "512", avatar_cache(), ("torch-cpu",))[1]
-        expected = np.concatenate([renderer.render(vector[None]) for vector in vectors])  # one at a time, as there
-    finally:
-        torch.set_num_threads(threads)
-    with ProcessRenderer(avatar, "512", avatar_cache(), ("torch-cpu",)) as renderer:
-        assert renderer.backend == "torch-cpu"
-        child = psutil.Process(renderer.pid)
-        frames = renderer.render(vectors)
-        memory = renderer._memory.name  # noqa: SLF001 - checking it is freed
-    assert np.array_equal(frames, expected) and not np.array_equal(frames[0], frames[1])
-    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
-    with pytest.raises(FileNotFoundError):
-        shared_memory.SharedMemory(name=memory)
-
-
-def test_render_process_faults_say_what_happened(avatar: Avatar) -> None:
-    with pytest.raises(BackendUnavailableError, match="No render backend can run here"):
-        ProcessRenderer(avatar, "512", avatar_cache(), ("tensorrt",)).start()
-    with ProcessRenderer(avatar, "512", avatar_cache(), ("torch-cpu",)) as renderer:
-        os.kill(renderer.pid, signal.SIGKILL)
-        with pytest.raises(RenderProcessError, match="stopped unexpectedly"):
-            renderer.render(neutral()[None])

@@ -10,13 +10,11 @@ motion frames:
   idling instead of freezing;
 - the render thread ticks at the output rate: it asks the playback clock which capture
   instant to show, renders the motion interpolated to it and hands the frame to the sinks.
-  A tick that comes too late is skipped and counted, never queued. `run_session` gives it a
-  renderer in a child process (avatarcam.render.render_process), so the graph does not
-  share the interpreter lock with the audio thread.
+  A tick that comes too late is skipped and counted, never queued.
 
-Torch runs one thread per caller while the engine runs: with its default pool of one thread
-per core, two callers on two cores (an in-process renderer and the motion model) slowed
-each other three- to fourfold. numpy's OpenBLAS is held to one thread too: after each call its idle workers
+Both threads call torch, so torch runs one thread per caller while the engine runs: with
+its default pool of one thread per core, two callers on two cores slowed each other three-
+to fourfold. numpy's OpenBLAS is held to one thread too: after each call its idle workers
 spin in sched_yield, which cost a whole core.
 
 Every frame carries the capture time of the audio it shows, so latency is measured.
@@ -62,10 +60,9 @@ MAX_PLAYBACK_DELAY_S = 0.3
 PLAYBACK_QUANTILE = 0.5
 STATUS_EVERY_S = 0.5  # how often the overlay's figures are refreshed
 STATUS_FRAMES = 60  # the overlay's fps and latency (and the auto voice delay) cover these frames
-# The render thread retakes the GIL after every wait (for the render process's answer; with
-# an in-process renderer, after each of its hundreds of small torch operations); with the
-# audio thread busy in Python, every retake can wait a whole switch interval (5 ms by
-# default). A short interval keeps the render thread's waits short.
+# The render thread runs hundreds of small torch operations per frame, each releasing and
+# retaking the GIL; with the audio thread busy in Python, every retake can wait a whole
+# switch interval (5 ms by default). A short interval keeps the render thread's waits short.
 GIL_SWITCH_INTERVAL_S = 0.0005
 TORCH_THREADS = 1  # per calling thread while the engine runs (see the module docstring)
 BLAS_THREADS = 1  # numpy's BLAS while the engine runs (see the module docstring)

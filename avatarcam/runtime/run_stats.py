@@ -1,12 +1,11 @@
 """What a run measured: latency from audio capture to frame hand-off, frame rate, drops,
-first-frame delays, CPU and memory (of the process and its render process); written as
-JSON by `--stats-json` and printed by `bench e2e`."""
+first-frame delays, CPU and memory; written as JSON by `--stats-json` and printed by
+`bench e2e`."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,11 +35,8 @@ class RunStats:
     motion_arrivals: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # this process and its children (the render process): CPU and memory count them all
-        me = psutil.Process()
-        self._processes = [me, *me.children(recursive=True)]
-        for process in self._processes:
-            process.cpu_percent(None)  # start the CPU measurement window
+        self._process = psutil.Process()
+        self._process.cpu_percent(None)  # start the CPU measurement window
 
     def frame(self, handed_at: float, capture_time: float, speech: bool, held: bool) -> None:
         """Record one frame handed to the sinks."""
@@ -63,7 +59,7 @@ class RunStats:
 
     def mark_memory(self, label: str) -> None:
         """Note the resident memory now under `label` (e.g. "1 min")."""
-        self.memory_marks[label] = self._rss_mb()
+        self.memory_marks[label] = round(self._process.memory_info().rss / MB, 1)
 
     def summary(self, skip_s: float = 0.0) -> dict[str, object]:
         """The figures; the first `skip_s` seconds (warm-up) are left out of latency, fps
@@ -85,24 +81,10 @@ class RunStats:
             "held": self.held,
             "first_frame_ms": _ms(self.first_frame_at, self.started),
             "first_speech_frame_ms": _ms(self.first_speech_frame_at, self.first_speech_at),
-            "cpu_percent": round(self._measure(lambda process: process.cpu_percent(None)), 1),
-            "rss_mb": self._rss_mb(),
+            "cpu_percent": round(self._process.cpu_percent(None), 1),
+            "rss_mb": round(self._process.memory_info().rss / MB, 1),
             "memory_mb": dict(self.memory_marks),
         }
-
-    def _measure(self, reading: Callable[[psutil.Process], float]) -> float:
-        """`reading` summed over this process and those of its children still running."""
-        total = 0.0
-        for process in self._processes:
-            try:
-                total += reading(process)
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass  # a child that has exited
-        return total
-
-    def _rss_mb(self) -> float:
-        """Resident memory of this process and its children, MB."""
-        return round(self._measure(lambda process: process.memory_info().rss) / MB, 1)
 
     def write_json(self, path: Path) -> None:
         """Write `summary()` to `path`."""

@@ -22,9 +22,8 @@ from avatarcam.control.settings import Settings
 from avatarcam.motion.space import neutral
 from avatarcam.motion.stream import MotionStreamer, StreamConfig, load_motion_model
 from avatarcam.render.avatar import Avatar, load_avatar
-from avatarcam.render.backends import DEFAULT_ORDER
+from avatarcam.render.backends import DEFAULT_ORDER, open_renderer
 from avatarcam.render.framing import output_size
-from avatarcam.render.render_process import ProcessRenderer
 from avatarcam.runtime.avatar_cache import avatar_for_portrait, cache_root
 from avatarcam.runtime.controls import start_controls
 from avatarcam.runtime.engine import Engine, EngineOptions
@@ -130,8 +129,8 @@ def run_session(request: RunRequest) -> RunStats:
     size = output_size(request.size)
     with ExitStack() as stack, stop_signals_interrupt():
         avatar = _avatar(request)
-        renderer = stack.enter_context(ProcessRenderer(avatar, size.name, cache_root() / "graphs", request.backends))
-        log.info("Rendering with %s at %dx%d, %g fps.", renderer.backend, size.width, size.height, request.fps)
+        backend, renderer = open_renderer(avatar, size.name, cache_root() / "graphs", request.backends)
+        log.info("Rendering with %s at %dx%d, %g fps.", backend, size.width, size.height, request.fps)
         streamer = MotionStreamer(load_motion_model(request.model_path), StreamConfig(), seed=request.seed)
         source = _source(request)
         sinks = stack.enter_context(open_sinks(request.sinks, size.width, size.height, request.fps,
