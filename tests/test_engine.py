@@ -159,7 +159,10 @@ def test_sigterm_closes_the_run_and_finishes_the_mp4(avatar_dir: Path, speech: P
         [sys.executable, "-m", "avatarcam", "run", "--avatar", str(avatar_dir), "--audio-file", str(speech),
          "--sink", f"file:{video}", "--no-hotkeys", "--backend", "torch-cpu", "--stats-json", str(stats)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6.0)
+    deadline = time.monotonic() + 120.0  # start-up takes seconds, more on a busy machine
+    while not (video.exists() and video.stat().st_size > 0) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.2)  # the mp4 appears once the run is under way
+    time.sleep(1.0)
     child.send_signal(signal.SIGTERM)
     out, err = child.communicate(timeout=60)
     print(err[-2000:])
