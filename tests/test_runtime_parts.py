@@ -3,11 +3,14 @@ the frozen badge."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 from avatarcam.audio.chunk import AudioChunk
 from avatarcam.motion.space import NUM_FIELDS
+from avatarcam.runtime.e2e_benchmark import STEAL_COLUMN, cpu_ticks, steal_percent
 from avatarcam.runtime.indicators import frozen_badge
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock
 from avatarcam.runtime.silence import SilenceFiller
@@ -56,3 +59,13 @@ def test_frozen_badge_marks_a_copy() -> None:
     frame = np.zeros((512, 512, 3), np.uint8)
     marked = frozen_badge(frame)
     assert not frame.any() and marked[:60, :160].any() and not marked[300:].any()
+
+
+def test_steal_is_the_hypervisors_share_of_all_cpu_time() -> None:
+    before = np.array([100, 0, 10, 500, 5, 0, 1, 20, 0, 0])
+    after = before + np.array([300, 0, 40, 600, 0, 0, 2, 58, 30, 0])  # guest (30) counts inside user
+    assert steal_percent(before, after) == pytest.approx(100.0 * 58 / 1000, abs=0.05)
+    assert steal_percent(None, after) is None and steal_percent(before, before) is None
+    ticks = cpu_ticks()
+    if sys.platform.startswith("linux"):
+        assert ticks is not None and len(ticks) > STEAL_COLUMN and ticks.sum() > 0
