@@ -89,14 +89,15 @@ def run_e2e_bench(seconds: float, size: str, fps: float, backends: tuple[str, ..
 
 def format_e2e(summary: dict[str, object]) -> str:
     """The summary as a few readable lines."""
-    latency, motion = summary["latency_ms"], summary["motion_ready_ms"]
-    assert isinstance(latency, dict) and isinstance(motion, dict)
+    latency, motion, render = summary["latency_ms"], summary["motion_ready_ms"], summary["render_ms"]
+    assert isinstance(latency, dict) and isinstance(motion, dict) and isinstance(render, dict)
     return "\n".join([
         f"end to end, {summary['seconds']:.0f} s at {summary['size']} / {summary['target_fps']:g} fps "
         f"(first {WARMUP_S:g} s left out as warm-up)",
         f"latency capture→sink  p50 {latency['p50']} ms  p95 {latency['p95']} ms  max {latency['max']} ms",
         f"  of it, motion ready after the instant it shows  p50 {motion['p50']} ms  p95 {motion['p95']} ms  "
         f"max {motion['max']} ms (the model's audio past that instant, capture block, front end and model)",
+        f"  of it, rendering  p50 {render['p50']} ms  p95 {render['p95']} ms  max {render['max']} ms per frame",
         f"output {summary['fps']} fps, {summary['frames']} frames, {summary['drops']} dropped "
         f"({summary['drops_after_warmup']} after warm-up), {summary['held']} held",
         f"first frame {summary['first_frame_ms']} ms after start, "

@@ -33,6 +33,7 @@ class RunStats:
     memory_marks: dict[str, float] = field(default_factory=dict)  # label -> RSS MB
     # (wall clock, how long after the instant it depicts) per motion frame, as it arrives
     motion_arrivals: list[tuple[float, float]] = field(default_factory=list)
+    render_times: list[tuple[float, float]] = field(default_factory=list)  # (wall clock, seconds) per render
 
     def __post_init__(self) -> None:
         self._process = psutil.Process()
@@ -53,6 +54,10 @@ class RunStats:
         the audio, model and audio-thread part of the latency, before pacing and rendering."""
         self.motion_arrivals.append((at, at - depicted))
 
+    def rendered(self, at: float, seconds: float) -> None:
+        """Record one frame that took the renderer `seconds`, done at `at`."""
+        self.render_times.append((at, seconds))
+
     def dropped(self, at: float, ticks: int) -> None:
         """Record `ticks` output ticks skipped at `at` because rendering fell behind."""
         self.drop_times += [at] * ticks
@@ -69,11 +74,12 @@ class RunStats:
         kept_times = times[keep]
         span = float(kept_times[-1] - kept_times[0]) if kept_times.size > 1 else 0.0
         latency = percentile_summary(np.asarray(self.latencies_s)[keep], 1000.0)
-        motion = percentile_summary(np.array([lag for at, lag in self.motion_arrivals
-                                              if at >= self.started + skip_s]), 1000.0)
+        motion = percentile_summary(_values_since(self.motion_arrivals, self.started + skip_s), 1000.0)
+        render = percentile_summary(_values_since(self.render_times, self.started + skip_s), 1000.0)
         return {
             "latency_ms": {k: latency[k] for k in ("p50", "p95", "max")},
             "motion_ready_ms": {k: motion[k] for k in ("p50", "p95", "max")},
+            "render_ms": {k: render[k] for k in ("p50", "p95", "max")},
             "fps": round((kept_times.size - 1) / span, 2) if span > 0 else 0.0,
             "frames": len(self.frame_times),
             "drops": len(self.drop_times),
@@ -90,6 +96,11 @@ class RunStats:
         """Write `summary()` to `path`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.summary(), indent=1) + "\n", encoding="utf-8")
+
+
+def _values_since(records: list[tuple[float, float]], since: float) -> np.ndarray:
+    """The values of (wall clock, value) records made at or after `since`."""
+    return np.array([value for at, value in records if at >= since])
 
 
 def _ms(later: float | None, earlier: float | None) -> float | None:
