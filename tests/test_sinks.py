@@ -298,7 +298,7 @@ def test_preview_window_shows_the_frame_with_overlay(xvfb_display: str) -> None:
     import Xlib.display
 
     env = dict(os.environ, DISPLAY=xvfb_display)
-    child = subprocess.Popen([sys.executable, "-m", "tests.sink_probe", "preview", "4"], cwd=REPO_ROOT, env=env,
+    child = subprocess.Popen([sys.executable, "-m", "tests.sink_probe", "preview", "10"], cwd=REPO_ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert child.stdout is not None
@@ -311,7 +311,7 @@ def test_preview_window_shows_the_frame_with_overlay(xvfb_display: str) -> None:
         geometry = window.get_geometry()
         width, height = sink_probe.SIZE
         assert (geometry.width, geometry.height) == (width, height)
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + 8.0
         while True:  # the window paints a moment after it is mapped, later on a busy machine
             image = window.get_image(0, 0, width, height, Xlib.X.ZPixmap, 0xFFFFFFFF)
             pixels = np.frombuffer(image.data, np.uint8).reshape(height, width, 4)[..., 2::-1]  # BGRX -> RGB
