@@ -21,6 +21,8 @@ from avatarcam.runtime.session import RunRequest, run_session
 
 WARMUP_S = 5.0  # left out of latency, fps and drops: model and renderer caches warming up
 PAUSE_S = 1.5  # silence between utterances, so idle ↔ talking switches are measured too
+PROC_STAT = Path("/proc/stat")
+STEAL_COLUMN = 7  # counting from 0 after "cpu": user nice system idle iowait irq softirq steal guest …
 UTTERANCES = (
     "Good morning everyone, thanks for joining the call today.",
     "I wanted to walk you through the numbers from last quarter before we decide anything.",
@@ -45,10 +47,6 @@ def speech_track(seconds: float, folder: Path) -> Path:
     path = folder / "e2e_speech.wav"
     soundfile.write(str(path), np.concatenate(pieces), rate)
     return path
-
-
-PROC_STAT = Path("/proc/stat")
-STEAL_COLUMN = 7  # counting from 0 after "cpu": user nice system idle iowait irq softirq steal guest …
 
 
 def cpu_ticks() -> np.ndarray | None:

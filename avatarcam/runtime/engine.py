@@ -208,7 +208,8 @@ class Engine:
                 vector = self.rest_motion if shown is None else shown.vector
                 began = time.monotonic()
                 frame = self.renderer.render(vector[None])[0]
-                self.stats.rendered(time.monotonic(), time.monotonic() - began)
+                done = time.monotonic()
+                self.stats.rendered(done, done - began)
                 last_frame = frame
             if now - status_at >= STATUS_EVERY_S:
                 status, status_at = self._status(state), now
