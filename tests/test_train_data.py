@@ -15,9 +15,9 @@ from avatarcam.motion.motion_io import read_csv
 from avatarcam.motion.space import LOWER_BOUNDS, UPPER_BOUNDS, index_of
 from avatarcam.train import augment, corpus, espeak_synth, festival_synth, flite_synth, speech
 from avatarcam.train.blinks import eyelid_track, schedule
-from avatarcam.train.phonemes import BILABIALS, SILENCE, VOWELS, Phone, from_espeak
+from avatarcam.train.phonemes import BILABIALS, PHONEMES, SILENCE, VOWELS, Phone, from_espeak
 from avatarcam.train.synthesizers import HELD_OUT_SYNTH, HELD_OUT_VOICES, speak
-from avatarcam.train.visemes import mouth_targets
+from avatarcam.train.visemes import VISEMES, mouth_targets
 
 TEXT = "Maybe the blue moon will rise above the boat, my happy friend. Please bring the map."
 STYLE = speech.Style(rate_wpm=160, pitch=0.5, loudness=1.0)
@@ -91,6 +91,20 @@ def test_visemes_close_lips_on_bilabials_and_shape_vowels(items: list[corpus.Ite
     open_vowel, spread, rounded = mouth
     assert open_vowel[0] > spread[0] + 0.2 and open_vowel[0] > rounded[0] + 0.2
     assert rounded[3] > 0.6 and spread[2] > 0.5
+
+
+def test_every_syllable_gets_a_jaw_cycle_even_at_fast_rates() -> None:
+    vowel_jaws = [VISEMES[name][0] for name in VOWELS]
+    consonant_jaws = [VISEMES[name][0] for name in PHONEMES - VOWELS - {SILENCE}]
+    assert max(consonant_jaws) <= min(vowel_jaws)
+    # "the teeth seen": close vowels after alveolars at 120 ms a syllable (about 220 words/min)
+    names = ["t", "iy", "t", "ih", "s", "iy", "n", "uw", "d", "iy"]
+    phones = [Phone(SILENCE, 0.0, 0.3)] + [Phone(n, 0.3 + 0.06 * i, 0.36 + 0.06 * i) for i, n in enumerate(names)]
+    times = np.arange(0.0, 0.9, 0.005)
+    jaw = mouth_targets(phones, times)[:, 0]
+    vowel_centres = [np.argmin(np.abs(times - p.centre)) for p in phones if p.name in VOWELS]
+    for before, after in zip(vowel_centres, vowel_centres[1:]):
+        assert min(jaw[before], jaw[after]) - jaw[before:after].min() >= 0.05
 
 
 def test_silence_closes_the_mouth_and_fields_stay_in_bounds(items: list[corpus.Item]) -> None:

@@ -45,7 +45,7 @@ from avatarcam.train.visemes import MOUTH_FIELDS, mouth_targets
 
 MAX_LAG_FRAMES = 5  # correlation is searched over ±200 ms of prediction delay
 # Thresholds on jaw_open (0 closed … 1 wide open). The targets themselves are below 0.1 at
-# every bilabial centre and at or above 0.2 on every vowel viseme, so:
+# every bilabial centre and at or above 0.3 on every vowel viseme, so:
 CLOSED_JAW = 0.1  # lips count as closed for m/b/p below this
 OPEN_JAW = 0.15  # a vowel counts as visibly open above this (between closed and the narrowest vowel)
 OPEN_RISE = 0.05  # ... and its syllable as opened when the jaw also rose this much since the vowel before

@@ -14,36 +14,41 @@ from avatarcam.train.phonemes import BILABIALS, PHONEMES, SILENCE, VOWELS, Phone
 MOUTH_FIELDS = ("jaw_open", "lip_press", "mouth_wide", "mouth_round", "upper_lip_raise")
 
 # Viseme per phoneme: jaw_open, lip_press, mouth_wide, mouth_round, upper_lip_raise.
+# Every consonant's jaw sits below the narrowest vowel's (0.3), so each syllable shows a
+# visible jaw cycle: with the jaw of t/d/n close to that of iy, a third of the syllables
+# of the session-8 targets showed no opening at all.
 VISEMES: dict[str, tuple[float, float, float, float, float]] = {
     SILENCE: (0.0, 0.0, 0.0, 0.0, 0.0),
     "aa": (0.75, 0.0, 0.15, 0.0, 0.1), "ae": (0.65, 0.0, 0.45, 0.0, 0.15),
     "ah": (0.5, 0.0, 0.2, 0.05, 0.05), "ao": (0.6, 0.0, 0.0, 0.5, 0.0),
     "aw": (0.6, 0.0, 0.1, 0.35, 0.05), "ay": (0.6, 0.0, 0.35, 0.0, 0.1),
-    "eh": (0.45, 0.0, 0.45, 0.0, 0.1), "er": (0.3, 0.0, 0.1, 0.4, 0.1),
-    "ey": (0.4, 0.0, 0.55, 0.0, 0.1), "ih": (0.3, 0.0, 0.5, 0.0, 0.05),
-    "iy": (0.2, 0.0, 0.8, 0.0, 0.05), "ow": (0.45, 0.0, 0.0, 0.75, 0.0),
-    "oy": (0.45, 0.0, 0.1, 0.6, 0.0), "uh": (0.3, 0.0, 0.05, 0.5, 0.0),
-    "uw": (0.2, 0.0, 0.0, 0.9, 0.0),
+    "eh": (0.5, 0.0, 0.45, 0.0, 0.1), "er": (0.38, 0.0, 0.1, 0.4, 0.1),
+    "ey": (0.45, 0.0, 0.55, 0.0, 0.1), "ih": (0.38, 0.0, 0.5, 0.0, 0.05),
+    "iy": (0.3, 0.0, 0.8, 0.0, 0.05), "ow": (0.45, 0.0, 0.0, 0.75, 0.0),
+    "oy": (0.45, 0.0, 0.1, 0.6, 0.0), "uh": (0.38, 0.0, 0.05, 0.5, 0.0),
+    "uw": (0.3, 0.0, 0.0, 0.9, 0.0),
     "m": (0.0, 0.9, 0.1, 0.0, 0.0), "b": (0.0, 1.0, 0.1, 0.0, 0.0), "p": (0.0, 1.0, 0.1, 0.0, 0.0),
     "f": (0.1, 0.3, 0.2, 0.0, 0.35), "v": (0.1, 0.3, 0.2, 0.0, 0.3),
-    "th": (0.2, 0.0, 0.3, 0.0, 0.15), "dh": (0.2, 0.0, 0.3, 0.0, 0.15),
-    "s": (0.12, 0.0, 0.4, 0.0, 0.1), "z": (0.12, 0.0, 0.4, 0.0, 0.1),
-    "sh": (0.15, 0.0, 0.0, 0.55, 0.2), "zh": (0.15, 0.0, 0.0, 0.55, 0.2),
-    "ch": (0.15, 0.0, 0.0, 0.5, 0.2), "jh": (0.15, 0.0, 0.0, 0.5, 0.2),
-    "t": (0.18, 0.0, 0.3, 0.0, 0.05), "d": (0.18, 0.0, 0.3, 0.0, 0.05),
-    "n": (0.18, 0.0, 0.3, 0.0, 0.05), "l": (0.25, 0.0, 0.25, 0.0, 0.05),
-    "k": (0.25, 0.0, 0.2, 0.0, 0.05), "g": (0.25, 0.0, 0.2, 0.0, 0.05),
-    "ng": (0.25, 0.0, 0.2, 0.0, 0.05), "hh": (0.35, 0.0, 0.2, 0.0, 0.05),
-    "r": (0.2, 0.0, 0.0, 0.35, 0.1), "w": (0.15, 0.0, 0.0, 0.9, 0.0),
-    "y": (0.2, 0.0, 0.6, 0.0, 0.05),
+    "th": (0.1, 0.0, 0.3, 0.0, 0.15), "dh": (0.1, 0.0, 0.3, 0.0, 0.15),
+    "s": (0.04, 0.0, 0.4, 0.0, 0.1), "z": (0.04, 0.0, 0.4, 0.0, 0.1),
+    "sh": (0.08, 0.0, 0.0, 0.55, 0.2), "zh": (0.08, 0.0, 0.0, 0.55, 0.2),
+    "ch": (0.08, 0.0, 0.0, 0.5, 0.2), "jh": (0.08, 0.0, 0.0, 0.5, 0.2),
+    "t": (0.08, 0.0, 0.3, 0.0, 0.05), "d": (0.08, 0.0, 0.3, 0.0, 0.05),
+    "n": (0.08, 0.0, 0.3, 0.0, 0.05), "l": (0.12, 0.0, 0.25, 0.0, 0.05),
+    "k": (0.14, 0.0, 0.2, 0.0, 0.05), "g": (0.14, 0.0, 0.2, 0.0, 0.05),
+    "ng": (0.14, 0.0, 0.2, 0.0, 0.05), "hh": (0.3, 0.0, 0.2, 0.0, 0.05),
+    "r": (0.1, 0.0, 0.0, 0.35, 0.1), "w": (0.06, 0.0, 0.0, 0.9, 0.0),
+    "y": (0.08, 0.0, 0.6, 0.0, 0.05),
 }
 
 # Dominance: (strength, decay per second beyond the phone's edges). Bilabials and
-# rounding must win at their centre; weak consonants take their neighbours' shape.
+# rounding must win at their centre; weak consonants take their neighbours' shape. Vowels
+# and consonants fade within 17–25 ms of their edges (1/decay), so the jaw still reaches a
+# consonant between two vowels at 120 ms syllables instead of hanging halfway.
 DOMINANCE_BILABIAL = (20.0, 80.0)
 DOMINANCE_LABIAL = (4.0, 40.0)  # f v w: the lips have to reach them
-DOMINANCE_VOWEL = (1.0, 25.0)
-DOMINANCE_CONSONANT = (0.6, 25.0)
+DOMINANCE_VOWEL = (1.0, 40.0)
+DOMINANCE_CONSONANT = (1.0, 60.0)
 DOMINANCE_WEAK = (0.15, 25.0)  # hh: shaped entirely by the vowel after it
 DOMINANCE_SILENCE = (1.5, 25.0)
 LABIALS = frozenset({"f", "v", "w"})
