@@ -286,7 +286,7 @@ def real_items(folder: Path) -> list[EvalItem]:
 GATE_DB = (0.0, 1.0, 3.0, 6.0)
 HEADROOM_DB = (0.0, 5.0, 10.0)
 ATTACK_MS = (5.0, 15.0, 40.0)
-RELEASE_MS = (120.0, 240.0, 480.0)
+RELEASE_MS = (60.0, 120.0, 240.0, 480.0)
 FLOOR_RISE_DB_S = (10.0, 30.0, 100.0)
 PEAK_FALL_DB_S = (0.1, 0.3, 1.0)
 LOOKAHEAD_MS = (0, 20, 40, 60, 80)
