@@ -19,9 +19,9 @@ from avatarcam.motion.framing import audio_end_to_frame_instant_s
 from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
 from avatarcam.motion.onnx_export import INPUT_NAMES, example_inputs, export_onnx
 from avatarcam.motion.sampler import MAX_STEPS, early_dense_schedule, linear_schedule, sample
-from avatarcam.motion.space import NUM_FIELDS
+from avatarcam.motion.space import NUM_FIELDS, field_mask
 from avatarcam.motion.stream import MotionModelError, default_model_path, load_motion_model
-from avatarcam.train.fit import FitConfig, fit_model, log_path
+from avatarcam.train.fit import MOUTH_LOSS_FIELDS, FitConfig, field_loss_weights, fit_model, log_path
 
 SMALL = ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1, 2))
 MAX_WEIGHTS_BYTES = 20 * 1024 * 1024
@@ -165,10 +165,10 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _fit(corpus: Path, out: Path, steps: int) -> dict[str, object]:
+def _fit(corpus: Path, out: Path, steps: int, mouth_weight: float = FitConfig.mouth_loss_weight) -> dict[str, object]:
     """A short training run of the small model."""
     config = FitConfig(steps=steps, batch=16, chunk_span=4, lr=5e-3, warmup=10, log_every=20,
-                       eval_every=100, eval_batches=2, ema=0.9)
+                       eval_every=100, eval_batches=2, ema=0.9, mouth_loss_weight=mouth_weight)
     return fit_model(corpus, out, config, SMALL, echo=lambda _: None)
 
 
@@ -187,6 +187,17 @@ def test_fit_is_reproducible(tiny_corpus: Path, tmp_path: Path) -> None:
     _fit(tiny_corpus, tmp_path / "b.pt", steps=20)
     first, second = (load_motion_model(tmp_path / name).network.state_dict() for name in ("a.pt", "b.pt"))
     assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+def test_mouth_weight_reaches_the_loss(tiny_corpus: Path, tmp_path: Path) -> None:
+    weights = field_loss_weights(4.0).numpy()
+    mouth = field_mask(MOUTH_LOSS_FIELDS)
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[mouth] == pytest.approx(4.0 * weights[~mouth].max())
+    _fit(tiny_corpus, tmp_path / "plain.pt", steps=20)
+    _fit(tiny_corpus, tmp_path / "mouth.pt", steps=20, mouth_weight=8.0)
+    first, second = (load_motion_model(tmp_path / name).network.state_dict() for name in ("plain.pt", "mouth.pt"))
+    assert any(not torch.equal(first[key], second[key]) for key in first)
 
 
 def test_fit_command_passes_its_settings_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -300,10 +300,11 @@ def make_batch(model: MotionDenoiser, window: dict[str, np.ndarray], fit: FitCon
     return Batch(inputs, target, 1.0 - mask)
 
 
-def field_loss_weights() -> torch.Tensor:
-    """Per-field loss weights: the mouth counts more, since viewers judge lip sync first."""
+def field_loss_weights(mouth_weight: float) -> torch.Tensor:
+    """Per-field loss weights, mean 1: the mouth fields count `mouth_weight` times the
+    others, since viewers judge lip sync first."""
     weights = np.ones(NUM_FIELDS, np.float32)
-    weights[field_mask(MOUTH_LOSS_FIELDS)] = FitConfig.mouth_loss_weight
+    weights[field_mask(MOUTH_LOSS_FIELDS)] = mouth_weight
     return torch.from_numpy(weights / weights.mean())
 
 
@@ -374,7 +375,7 @@ def fit_model(data: Path, out: Path, fit: FitConfig, model_config: ModelConfig |
     train = WindowSampler(corpus, config, fit, heldout=False, rng=rng)
     model = MotionDenoiser(config)
     model.set_statistics(*(torch.from_numpy(a) for a in (*motion_statistics(train), *feature_statistics(corpus))))
-    weights = field_loss_weights()
+    weights = field_loss_weights(fit.mouth_loss_weight)
     eval_split = "heldout" if corpus.heldout.any() else "train"  # tiny corpora may have no held-out item
     held = WindowSampler(corpus, config, fit, heldout=eval_split == "heldout", rng=np.random.default_rng(fit.seed + 1))
     held_generator = torch.Generator().manual_seed(fit.seed + 1)
