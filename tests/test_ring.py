@@ -73,6 +73,17 @@ def test_chunk_never_spans_a_gap_in_capture_time() -> None:
     assert len(second.samples) == BLOCK and second.start_time == 5.0
 
 
+def test_a_late_callback_never_dates_its_block_before_the_previous_one_ended() -> None:
+    ring = AudioRing(RATE, capacity=1600, max_block=BLOCK)
+    ring.write(np.ones(BLOCK, np.float32), 1.0)
+    ring.write(np.ones(BLOCK, np.float32), 1.0 - 0.05)  # a busy machine's callback timestamp
+    chunk = ring.read(1000)
+    assert chunk is not None and len(chunk.samples) == 2 * BLOCK and chunk.start_time == 1.0
+    ring.write(np.ones(BLOCK, np.float32), 0.5)
+    later = ring.read(1000)
+    assert later is not None and later.start_time == 1.0 + 2 * BLOCK / RATE
+
+
 def test_read_times_out_when_nothing_arrives() -> None:
     ring = AudioRing(RATE, capacity=1600, max_block=BLOCK)
     started = time.monotonic()

@@ -43,8 +43,9 @@ class AudioRing:
         """Producer side: append `block` (shape (n,) float32) captured starting at
         `first_sample_time`. Drops what does not fit and counts it."""
         n = len(block)
-        if abs(first_sample_time - self._next_time) <= CLOCK_JITTER_S:
-            # Callback timestamps jitter; within tolerance the sample clock is kept contiguous.
+        if self._next_time >= 0 and first_sample_time - self._next_time <= CLOCK_JITTER_S:
+            # Callback timestamps jitter, and on a busy machine a late callback can even date
+            # its block before the previous one ended; the sample clock is kept contiguous.
             first_sample_time = self._next_time
         self._next_time = first_sample_time + n / self.rate
         free = self.capacity - (self._written - self._read)
