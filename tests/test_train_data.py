@@ -17,7 +17,7 @@ from avatarcam.train import augment, corpus, espeak_synth, festival_synth, flite
 from avatarcam.train.blinks import eyelid_track, schedule
 from avatarcam.train.phonemes import BILABIALS, PHONEMES, SILENCE, VOWELS, Phone, from_espeak
 from avatarcam.train.synthesizers import HELD_OUT_SYNTH, HELD_OUT_VOICES, speak
-from avatarcam.train.visemes import VISEMES, mouth_targets
+from avatarcam.train.visemes import MOUTH_FIELDS, VISEMES, mouth_targets
 
 TEXT = "Maybe the blue moon will rise above the boat, my happy friend. Please bring the map."
 STYLE = speech.Style(rate_wpm=160, pitch=0.5, loudness=1.0)
@@ -97,11 +97,11 @@ def test_every_syllable_gets_a_jaw_cycle_even_at_fast_rates() -> None:
     vowel_jaws = [VISEMES[name][0] for name in VOWELS]
     consonant_jaws = [VISEMES[name][0] for name in PHONEMES - VOWELS - {SILENCE}]
     assert max(consonant_jaws) <= min(vowel_jaws)
-    # "the teeth seen": close vowels after alveolars at 120 ms a syllable (about 220 words/min)
+    # close vowels after alveolars at 120 ms a syllable (about 220 words/min)
     names = ["t", "iy", "t", "ih", "s", "iy", "n", "uw", "d", "iy"]
     phones = [Phone(SILENCE, 0.0, 0.3)] + [Phone(n, 0.3 + 0.06 * i, 0.36 + 0.06 * i) for i, n in enumerate(names)]
     times = np.arange(0.0, 0.9, 0.005)
-    jaw = mouth_targets(phones, times)[:, 0]
+    jaw = mouth_targets(phones, times)[:, MOUTH_FIELDS.index("jaw_open")]
     vowel_centres = [np.argmin(np.abs(times - p.centre)) for p in phones if p.name in VOWELS]
     for before, after in zip(vowel_centres, vowel_centres[1:]):
         assert min(jaw[before], jaw[after]) - jaw[before:after].min() >= 0.05
