@@ -64,7 +64,7 @@ class RunStats:
 
     def mark_memory(self, label: str) -> None:
         """Note the resident memory now under `label` (e.g. "1 min")."""
-        self.memory_marks[label] = round(self._process.memory_info().rss / MB, 1)
+        self.memory_marks[label] = self._rss_mb()
 
     def summary(self, skip_s: float = 0.0) -> dict[str, object]:
         """The figures; the first `skip_s` seconds (warm-up) are left out of latency, fps
@@ -88,9 +88,13 @@ class RunStats:
             "first_frame_ms": _ms(self.first_frame_at, self.started),
             "first_speech_frame_ms": _ms(self.first_speech_frame_at, self.first_speech_at),
             "cpu_percent": round(self._process.cpu_percent(None), 1),
-            "rss_mb": round(self._process.memory_info().rss / MB, 1),
+            "rss_mb": self._rss_mb(),
             "memory_mb": dict(self.memory_marks),
         }
+
+    def _rss_mb(self) -> float:
+        """Resident memory of this process now, MB."""
+        return round(self._process.memory_info().rss / MB, 1)
 
     def write_json(self, path: Path) -> None:
         """Write `summary()` to `path`."""
