@@ -22,6 +22,7 @@ from avatarcam.audio.frontend import FrontendStep
 from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.framing import audio_end_to_frame_instant_s, frame_vad, silence_features
+from avatarcam.motion.jaw_contrast import JawContrast
 from avatarcam.motion.liveliness import Liveliness
 from avatarcam.motion.model import FRAME_FEATURES, MotionDenoiser, model_from_payload
 from avatarcam.motion.sampler import check_steps, linear_schedule, sample
@@ -86,6 +87,7 @@ class StreamConfig:
     temperature: float = 0.0  # scale of the starting noise: 0 = the most likely motion, 1 = sampled
     context_frames: int | None = None  # past frames fed back; None = the model's receptive field
     liveliness: bool = True  # blinks, breathing, sway and a head leash on the frames (motion/liveliness.py)
+    jaw_contrast: float = 0.35  # share of each frame's jaw change added to it (motion/jaw_contrast.py); 0 = off
 
     def __post_init__(self) -> None:
         check_steps(self.steps)
@@ -145,6 +147,7 @@ class MotionStreamer:
         self._preset_weight = torch.zeros(1, NUM_FIELDS, device=model.device)
         self._preset_numpy = (np.zeros(NUM_FIELDS, np.float32), np.zeros(NUM_FIELDS, np.float32))  # for the layer
         self._liveliness = Liveliness(seed) if config.liveliness else None
+        self._jaw_contrast = JawContrast(config.jaw_contrast)
 
     @property
     def frames_emitted(self) -> int:
@@ -249,7 +252,9 @@ class MotionStreamer:
         return out
 
     def _frame(self, time: float, vector: Vector, speech: bool) -> MotionFrame:
-        """The emitted frame: the model's vector with the liveliness layer on, when it is."""
+        """The emitted frame: the model's vector with jaw contrast and, when it is on, the
+        liveliness layer."""
+        vector = self._jaw_contrast.apply(vector)
         if self._liveliness is not None:
             vector = self._liveliness.apply(time, vector, speech, *self._preset_numpy)
         return MotionFrame(time, vector, speech)

@@ -81,6 +81,9 @@ def metric_notes() -> str:
         f"- **pauses shut**: share of frames more than {PAUSE_SETTLE_S * 1000:.0f} ms into a pause of at "
         f"least {PAUSE_MIN_S * 1000:.0f} ms where jaw_open < {PAUSE_JAW}.",
         "- The four shares are taken at lag 0; n is the number of frames (syllables) scored.",
+        "- The model is compared with the baseline on r, m/b/p closed, syllables opened and pauses "
+        "shut. Vowels open is shown as a check that the mouth opens at all, not as a contest: the "
+        "targets themselves score below a mouth that never closes.",
     ])
 
 
