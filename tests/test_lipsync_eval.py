@@ -27,8 +27,11 @@ from avatarcam.train.lipsync_eval import (
     CLOSED_JAW,
     OPEN_JAW,
     EvalItem,
+    baseline_predictor,
     correlation_at_best_lag,
     corpus_items,
+    evaluate,
+    model_predictor,
     pause_frames,
     real_items,
     score,
@@ -277,3 +280,12 @@ def test_eval_lipsync_with_a_missing_model_says_so_in_one_sentence(tiny_corpus: 
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("avatarcam: error: ")
+
+
+def test_the_shipped_stream_beats_the_loudness_baseline_on_real_speech(real_speech_clips: list[Path]) -> None:
+    items = real_items(real_speech_clips[0].parent)
+    model, _ = evaluate(model_predictor(), items)
+    baseline, _ = evaluate(baseline_predictor(), items)
+    assert model.r_at_zero > baseline.r_at_zero
+    for figure in ("closure", "syllables", "pause"):
+        assert getattr(model, figure).fraction > getattr(baseline, figure).fraction, figure
