@@ -13,8 +13,6 @@ from avatarcam.motion.offline import motion_for_file
 from avatarcam.motion.space import NUM_FIELDS, neutral
 from avatarcam.motion.stream import LoadedMotionModel, StreamConfig
 
-REAL_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-speech"
-
 
 def _with_jaw(values: list[float]) -> list[np.ndarray]:
     frames = []
@@ -50,11 +48,9 @@ def test_gain_zero_changes_nothing_and_a_negative_gain_is_refused() -> None:
         JawContrast(-0.1)
 
 
-def test_the_stream_applies_it_to_its_output_only(random_model: LoadedMotionModel) -> None:
-    clip = sorted(REAL_SPEECH.glob("*.wav"))
-    if not clip:
-        pytest.skip(f"no real speech in {REAL_SPEECH}")
-    runs = {gain: motion_for_file(clip[0], model_path=random_model.path,
+def test_the_stream_applies_it_to_its_output_only(random_model: LoadedMotionModel,
+                                                 real_speech_clips: list[Path]) -> None:
+    runs = {gain: motion_for_file(real_speech_clips[0], model_path=random_model.path,
                                   config=StreamConfig(liveliness=False, jaw_contrast=gain, steps=1)).track.frames
             for gain in (0.0, 0.35)}
     others = np.arange(NUM_FIELDS) != JAW
