@@ -1,4 +1,5 @@
-"""Shared fixtures: real parts started for tests (PulseAudio) and the shared speech clips."""
+"""Shared fixtures: real parts started for tests (PulseAudio), the shared speech clips and the
+astronaut avatar."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import torch
 
 from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
 from avatarcam.motion.stream import LoadedMotionModel, load_motion_model
+from avatarcam.render.avatar import Avatar, load_avatar, prepare_avatar
+from avatarcam.render.default_portrait import write_default_portrait
 
 from tests.pulse import PulseServer, start_pulse, why_pulse_unavailable
 
@@ -33,6 +36,26 @@ def pulse() -> Iterator[PulseServer]:
         pytest.skip(f"PulseAudio cannot start here: {err}")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def photo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default portrait (scikit-image's astronaut) as a PNG."""
+    return write_default_portrait(tmp_path_factory.mktemp("photo") / "astronaut.png")
+
+
+@pytest.fixture(scope="session")
+def avatar_dir(photo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The astronaut prepared in every output size."""
+    folder = tmp_path_factory.mktemp("avatar")
+    prepare_avatar(photo_path, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def avatar(avatar_dir: Path) -> Avatar:
+    """The astronaut avatar, loaded."""
+    return load_avatar(avatar_dir)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,6 @@ from avatarcam.render import landmark_sets as ls
 from avatarcam.render.avatar import Avatar, AvatarError, load_avatar, prepare_avatar
 from avatarcam.render.backends import BackendUnavailableError, availability, open_renderer
 from avatarcam.render.canonical_face import canonical_face
-from avatarcam.render.default_portrait import write_default_portrait
 from avatarcam.render.errors import PortraitError
 from avatarcam.render.expression_basis import (
     EXPRESSION_FIELDS,
@@ -45,23 +44,6 @@ def assert_one_sentence(message: str) -> None:
     """A user-facing message is one line, one sentence, ending with a full stop."""
     assert "\n" not in message and message.endswith("."), message
     assert not re.search(r"\. [A-Z]", message), message
-
-
-@pytest.fixture(scope="module")
-def photo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_default_portrait(tmp_path_factory.mktemp("photo") / "astronaut.png")
-
-
-@pytest.fixture(scope="module")
-def avatar_dir(photo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("avatar")
-    prepare_avatar(photo_path, folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def avatar(avatar_dir: Path) -> Avatar:
-    return load_avatar(avatar_dir)
 
 
 def inner_lip_gap(landmarks: np.ndarray) -> float:

@@ -24,13 +24,15 @@ from avatarcam.render.framing import SIZES, OutputSize, frame_head, output_size
 from avatarcam.render.mouth import MouthAssets, fill_mouth_gap, mouth_assets
 from avatarcam.render.portrait_image import load_portrait
 from avatarcam.render.rig import Rig, RigInput, build_rig
+from avatarcam.render.photo_margins import canvas_plate, person_alpha
 from avatarcam.render.segmentation import fill_background, person_mask
 from avatarcam.render import landmark_sets as ls
 
 FORMAT = "avatarcam-avatar"
 # 2: eyelids drawn at full resolution, lip seal as its own basis; 3: rounded jaw opening;
-# 4: the teeth colour for the lower teeth; 5: turn fields relaxed where they would fold
-VERSION = 5
+# 4: the teeth colour for the lower teeth; 5: turn fields relaxed where they would fold;
+# 6: the canvas beyond the photo continues the plate smoothly, the person fades out there
+VERSION = 6
 META_FILE = "meta.json"
 MOTION_FILE = "motion.json"
 
@@ -74,8 +76,8 @@ def _canvas(image: np.ndarray, mask: np.ndarray, background: np.ndarray, landmar
     """The canvas of one output size, cut from portrait-pixel inputs."""
     framing = frame_head(rig_in_portrait.translation, rig_in_portrait.scale, size)
     rgb = framing.image(image, size, cv2.BORDER_REPLICATE)
-    alpha = framing.image(np.round(mask * 255).astype(np.uint8), size, cv2.BORDER_REPLICATE)
-    plate = framing.image(background, size, cv2.BORDER_REFLECT)
+    alpha = person_alpha(mask, framing, size)
+    plate = canvas_plate(background, framing, size)
     canvas_landmarks = framing.points(landmarks.astype(np.float64))
     translation = framing.points(rig_in_portrait.translation[None].astype(np.float64))[0]
     rig_in = RigInput(

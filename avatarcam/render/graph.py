@@ -5,6 +5,11 @@ resolution, invert it by a few fixed-point steps into a backward warp, upsample 
 the portrait and its person mask, composite over the still background, and draw the mouth
 interior inside the moved inner-lip contour. Only tensor operations run in `forward`, so the
 same graph runs on CPU and CUDA and exports to ONNX (and from there to TensorRT).
+
+Run by torch, the upsampling, sampling and compositing cover only the box where the person
+can show (`active_area.py`; outside it the frame is the background, as the whole-frame warp
+would make it) and layers that draw nothing are skipped; traced for export, every layer
+covers the whole frame, since an exported graph cannot depend on the motion.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from torch import nn
 
 from avatarcam.motion.space import LOWER_BOUNDS, UPPER_BOUNDS, index_of
 from avatarcam.render import landmark_sets as ls
+from avatarcam.render.active_area import ActiveArea
 from avatarcam.render.avatar import Avatar, Canvas
 from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent
 from avatarcam.render.expression_basis import EXPRESSION_SLICE, MIN_SEALED_JAW
@@ -109,6 +115,7 @@ class RenderGraph(nn.Module):
         self.face_px = rig.face_px
         self.grid_shape = (grid_h, grid_w)
         self.register_buffer("low_grid", self._identity(grid_h, grid_w))
+        self.active = ActiveArea(canvas.person[..., 3], self.grid_shape)
         # planar (1, 2, H, W): adding it to the upsampled flow reads both contiguously
         self.register_buffer("full_grid", self._identity(self.height, self.width).permute(0, 3, 1, 2)
                              .contiguous())
@@ -203,13 +210,31 @@ class RenderGraph(nn.Module):
 
     def _sample(self, backward: torch.Tensor) -> torch.Tensor:
         """The moved person composited over the still background, (B, 3, H, W)."""
+        batch = backward.shape[0]
+        if _whole_graph():
+            box = self.active.box_of_frame()
+        else:
+            found = self.active.box(self.low_grid + backward)
+            if found is None:  # the person is out of the picture
+                return self.background.expand(batch, -1, -1, -1).clone()
+            box = found
         # contiguous first: upsampling a permuted view is about four times slower on CPU
-        flow = F.interpolate(backward.permute(0, 3, 1, 2).contiguous(), size=(self.height, self.width),
+        low = backward.permute(0, 3, 1, 2)[:, :, box.grid_top:box.grid_bottom, box.grid_left:box.grid_right]
+        flow = F.interpolate(low.contiguous(), scale_factor=(self.active.step_y, self.active.step_x),
                              mode="bilinear", align_corners=False)
-        grid = flow.add_(self.full_grid).permute(0, 2, 3, 1)
-        person = F.grid_sample(self.person.expand(grid.shape[0], -1, -1, -1), grid,
+        rows = slice(box.top - box.grid_top * self.active.step_y, box.bottom - box.grid_top * self.active.step_y)
+        cols = slice(box.left - box.grid_left * self.active.step_x,
+                     box.right - box.grid_left * self.active.step_x)
+        grid = (flow[:, :, rows, cols] + self.full_grid[:, :, box.top:box.bottom, box.left:box.right])
+        person = F.grid_sample(self.person.expand(batch, -1, -1, -1), grid.permute(0, 2, 3, 1),
                                mode="bilinear", padding_mode="border", align_corners=False)
-        return torch.addcmul(person[:, :3], self.background, 1.0 - person[:, 3:4])
+        background = self.background[:, :, box.top:box.bottom, box.left:box.right]
+        inside = torch.addcmul(person[:, :3], background, 1.0 - person[:, 3:4])
+        if self.active.is_whole(box):
+            return inside
+        frame = self.background.expand(batch, -1, -1, -1).clone()
+        frame[:, :, box.top:box.bottom, box.left:box.right] = inside
+        return frame
 
     def _moved(self, points: torch.Tensor, deltas: torch.Tensor, coefficients: torch.Tensor,
                similarity: torch.Tensor) -> torch.Tensor:

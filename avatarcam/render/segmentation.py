@@ -42,17 +42,30 @@ def fill_background(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The photo (RGB uint8) with the person, as `person_mask` marks them, replaced by a
     smooth continuation of the background around them, blended in along a soft edge."""
     height, width = image.shape[:2]
-    factor = min(1.0, FILL_LONG_SIDE_PX / max(height, width))
-    small_size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    small_hole = _grown_hole(cv2.resize(mask, small_size, interpolation=cv2.INTER_AREA))
+    small_hole = _grown_hole(cv2.resize(mask, _fill_size(height, width), interpolation=cv2.INTER_AREA))
+    return smooth_fill(image, cv2.resize(small_hole, (width, height), interpolation=cv2.INTER_LINEAR))
+
+
+def smooth_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """`image` (RGB uint8) where `hole` (float32 0..1, same size) is 1 replaced by a smooth
+    continuation of the pixels around it, blended in where `hole` is between 0 and 1;
+    pixels where it is below HOLE_EDGE are the ones continued."""
+    height, width = image.shape[:2]
+    small_size = _fill_size(height, width)
+    small_hole = cv2.resize(hole, small_size, interpolation=cv2.INTER_AREA)
     known = (small_hole < HOLE_EDGE).astype(np.float32)
     if not known.any():
         return np.full_like(image, EMPTY_BACKGROUND_RGB)
     small_image = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
     small_fill = np.clip(np.round(_push_pull(small_image, known)), 0, 255).astype(np.uint8)
     fill = cv2.resize(small_fill, (width, height), interpolation=cv2.INTER_LINEAR)
-    hole = cv2.resize(small_hole, (width, height), interpolation=cv2.INTER_LINEAR)
     return cv2.blendLinear(image, fill, 1.0 - hole, hole)
+
+
+def _fill_size(height: int, width: int) -> tuple[int, int]:
+    """(width, height) at which fills are computed: they are smooth, so small is enough."""
+    factor = min(1.0, FILL_LONG_SIDE_PX / max(height, width))
+    return max(1, round(width * factor)), max(1, round(height * factor))
 
 
 def _grown_hole(mask: np.ndarray) -> np.ndarray:
