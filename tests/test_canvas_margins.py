@@ -12,7 +12,7 @@ from avatarcam.render.active_area import WHOLE_FRAME_SHARE, ActiveArea, PixelBox
 from avatarcam.render.avatar import Avatar
 from avatarcam.render.benchmark import bench_motion
 from avatarcam.render.framing import Framing, output_size
-from avatarcam.render.graph import build_graph
+from avatarcam.render.graph import RenderGraph, build_graph
 from avatarcam.render.photo_margins import canvas_plate, person_alpha, photo_ramp
 
 SIZE = output_size("720p")
@@ -61,25 +61,25 @@ def test_prepared_canvas_has_no_person_beyond_the_photo(avatar: Avatar) -> None:
 
 def test_grid_must_divide_the_frame() -> None:
     with pytest.raises(ValueError, match="does not divide"):
-        ActiveArea(np.ones((100, 130), np.uint8), (7, 10))
-
-
-def _identity_sources(height: int, width: int) -> torch.Tensor:
-    ys = (torch.arange(height, dtype=torch.float32) * 2 + 1) / height - 1
-    xs = (torch.arange(width, dtype=torch.float32) * 2 + 1) / width - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy], -1)[None]
+        ActiveArea(np.ones((100, 130), np.uint8), RenderGraph._identity(7, 10))
 
 
 def test_box_holds_the_person_and_none_when_out_of_the_picture() -> None:
     coverage = np.zeros((400, 800), np.uint8)
     coverage[180:220, 380:420] = 255
-    area = ActiveArea(coverage, (50, 100))
-    box = area.box(_identity_sources(50, 100))
+    area = ActiveArea(coverage, RenderGraph._identity(50, 100))
+    box = area.box(RenderGraph._identity(50, 100))
     assert isinstance(box, PixelBox)
     assert box.top <= 180 and box.bottom >= 220 and box.left <= 380 and box.right >= 420
     assert (box.bottom - box.top) * (box.right - box.left) < 0.1 * 400 * 800
     assert area.box(torch.full((1, 50, 100, 2), -1.0)) is None  # every source on the empty corner
+
+
+def test_a_person_filling_the_frame_is_not_looked_for() -> None:
+    coverage = np.full((400, 800), 255, np.uint8)
+    area = ActiveArea(coverage, RenderGraph._identity(50, 100))
+    assert not area.worthwhile
+    assert area.box(torch.full((1, 50, 100, 2), -1.0)) == area.box_of_frame()
 
 
 def test_cropped_warp_makes_the_whole_frame_warp(avatar: Avatar, monkeypatch: pytest.MonkeyPatch) -> None:

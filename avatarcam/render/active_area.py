@@ -43,12 +43,12 @@ class PixelBox:
 class ActiveArea(nn.Module):
     """Finds, per frame, the pixel box outside of which the frame is the background plate."""
 
-    def __init__(self, coverage: np.ndarray, grid_shape: tuple[int, int]) -> None:
-        """`coverage` is the person layer's alpha (H, W) on the canvas, `grid_shape` the
-        low-resolution warp grid (h, w)."""
+    def __init__(self, coverage: np.ndarray, low_grid: torch.Tensor) -> None:
+        """`coverage` is the person layer's alpha (H, W) on the canvas, `low_grid` the
+        low-resolution warp grid's own points (1, h, w, 2) in normalised coordinates."""
         super().__init__()
         height, width = coverage.shape
-        grid_h, grid_w = grid_shape
+        grid_h, grid_w = low_grid.shape[1:3]
         if height % grid_h or width % grid_w:
             raise ValueError(f"a {grid_w}x{grid_h} warp grid does not divide a {width}x{height} frame "
                              "into whole cells; choose a grid that does")
@@ -57,11 +57,18 @@ class ActiveArea(nn.Module):
         radius = REACH_CELLS * max(self.step_y, self.step_x)
         covered = torch.from_numpy((coverage > 0).astype(np.float32))[None, None]
         self.register_buffer("reach", F.max_pool2d(covered, 2 * radius + 1, stride=1, padding=radius))
+        # Where the person fills the frame at rest (a close-up), looking costs more than it saves.
+        self.worthwhile = self._search(low_grid) != self.box_of_frame()
 
     def box(self, sources: torch.Tensor) -> PixelBox | None:
         """The box for warp source points `sources` (B, h, w, 2) in normalised canvas
-        coordinates (the whole frame when the box would be nearly that), or None when no
-        pixel of any frame in the batch shows the person."""
+        coordinates (the whole frame when the box would be nearly that, or when the person
+        fills the frame at rest), or None when no pixel of any frame in the batch shows the
+        person."""
+        return self._search(sources) if self.worthwhile else self.box_of_frame()
+
+    def _search(self, sources: torch.Tensor) -> PixelBox | None:
+        """`box` for any frame, worthwhile or not."""
         seen = F.grid_sample(self.reach.expand(sources.shape[0], -1, -1, -1), sources, mode="bilinear",
                              padding_mode="border", align_corners=False)[:, 0] > 0.0
         rows = torch.nonzero(seen.any(0).any(1)).flatten()

@@ -115,7 +115,7 @@ class RenderGraph(nn.Module):
         self.face_px = rig.face_px
         self.grid_shape = (grid_h, grid_w)
         self.register_buffer("low_grid", self._identity(grid_h, grid_w))
-        self.active = ActiveArea(canvas.person[..., 3], self.grid_shape)
+        self.active = ActiveArea(canvas.person[..., 3], self.low_grid)
         # planar (1, 2, H, W): adding it to the upsampled flow reads both contiguously
         self.register_buffer("full_grid", self._identity(self.height, self.width).permute(0, 3, 1, 2)
                              .contiguous())
@@ -225,7 +225,8 @@ class RenderGraph(nn.Module):
         rows = slice(box.top - box.grid_top * self.active.step_y, box.bottom - box.grid_top * self.active.step_y)
         cols = slice(box.left - box.grid_left * self.active.step_x,
                      box.right - box.grid_left * self.active.step_x)
-        grid = (flow[:, :, rows, cols] + self.full_grid[:, :, box.top:box.bottom, box.left:box.right])
+        # in place: a fresh frame-sized tensor each call would cost its page faults
+        grid = flow[:, :, rows, cols].add_(self.full_grid[:, :, box.top:box.bottom, box.left:box.right])
         person = F.grid_sample(self.person.expand(batch, -1, -1, -1), grid.permute(0, 2, 3, 1),
                                mode="bilinear", padding_mode="border", align_corners=False)
         background = self.background[:, :, box.top:box.bottom, box.left:box.right]
