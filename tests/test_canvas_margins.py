@@ -102,5 +102,9 @@ def test_cropped_warp_makes_the_whole_frame_warp(avatar: Avatar, monkeypatch: py
         cropped = torch.cat([graph(row[None]) for row in batch])
         monkeypatch.setattr(ActiveArea, "box", lambda area, sources: area.box_of_frame())
         whole = torch.cat([graph(row[None]) for row in batch])
+        whole_together = graph(batch)
+        monkeypatch.setattr(ActiveArea, "box", found)
+        together = graph(batch)  # one box for the whole batch
     assert torch.equal(cropped, whole)
+    assert torch.equal(together, whole_together)
     assert sum(share < WHOLE_FRAME_SHARE for share in shares) >= len(motion) // 2, shares
