@@ -140,14 +140,18 @@ class SlowRenderer:
         return self.inner.render(motion)
 
 
-def test_slow_renderer_drops_frames_without_growing_latency(avatar: Avatar, speech: Path) -> None:
+def test_slow_renderer_drops_frames_without_growing_latency(avatar: Avatar, speech: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
     real = open_renderer(avatar, "512", avatar_cache(), ("torch-cpu",))[1]
     with open_sinks(["null"], *SIZE, FPS) as sinks:
         stats = _engine(avatar, FileSource(speech, realtime=True), sinks,
-                        EngineOptions(fps=FPS, duration_s=3.0), renderer=SlowRenderer(real)).run()
+                        EngineOptions(fps=FPS, duration_s=4.0), renderer=SlowRenderer(real)).run()
     summary = stats.summary()
     print(summary)
-    assert summary["drops"] > 0.3 * 3.0 * FPS
+    assert summary["drops"] > 0.3 * 4.0 * FPS
+    said = [r.getMessage() for r in caplog.records if "were dropped" in r.getMessage()]
+    assert len(said) == 1 and "--size" in said[0], said  # told while running, once
     latency = np.asarray(stats.latencies_s)
     # No queue builds up: latency stays within the playback delay's cap plus a few slow frames.
     assert latency[len(latency) // 2:].max() < MAX_PLAYBACK_DELAY_S + 3 * SlowRenderer.EXTRA_S + 0.1

@@ -41,6 +41,7 @@ from avatarcam.constants import REOPEN_BACKOFF_MAX_S, REOPEN_BACKOFF_START_S, SA
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.space import Vector
 from avatarcam.render.backends import Renderer
+from avatarcam.runtime.falling_behind import FallingBehind
 from avatarcam.runtime.indicators import frozen_badge
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock
 from avatarcam.runtime.run_stats import RunStats
@@ -118,6 +119,7 @@ class Engine:
         self.buffer = MotionBuffer()
         self.clock = PlaybackClock(MIN_PLAYBACK_DELAY_S, MAX_PLAYBACK_DELAY_S, PLAYBACK_QUANTILE)
         self.stats = RunStats()
+        self.behind = FallingBehind(options.fps)
         self.filler = SilenceFiller(SAMPLE_RATE)
         self.rest_motion = np.asarray(rest_motion, np.float32)
         self.audio_taps = [sinks.send_audio, *audio_taps]
@@ -213,6 +215,9 @@ class Engine:
                 last_frame = frame
             if now - status_at >= STATUS_EVERY_S:
                 status, status_at = self._status(state), now
+                behind = self.behind.check(now, self.stats)
+                if behind is not None:
+                    log.warning("%s", behind)
                 if self.latency_listener is not None and status.latency_p50_ms is not None:
                     self.latency_listener(status.latency_p50_ms / 1000.0)
             time_s = shown.time if shown is not None else now

@@ -1,0 +1,45 @@
+"""The one sentence that says, during a run, that frames are being dropped and why."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from avatarcam.runtime.falling_behind import WARMUP_S, FallingBehind
+from avatarcam.runtime.run_stats import RunStats
+
+FPS = 30.0
+
+
+def _stats(seconds: float, drop_every: int, render_s: float, drops_until: float = np.inf) -> RunStats:
+    """Figures of a run at FPS whose every `drop_every`-th tick (0: none) before
+    `drops_until` was dropped."""
+    stats = RunStats(started=0.0)
+    for tick, at in enumerate(np.arange(0.0, seconds, 1.0 / FPS)):
+        if drop_every and tick % drop_every == 0 and at < drops_until:
+            stats.dropped(float(at), 1)
+        else:
+            stats.rendered(float(at), render_s)
+            stats.frame(float(at), float(at) - 0.1, False, False)
+    return stats
+
+
+def test_a_slow_renderer_is_named_once_with_its_time_and_the_fixes() -> None:
+    watch = FallingBehind(FPS)
+    stats = _stats(6.0, drop_every=3, render_s=0.041)
+    message = watch.check(6.0, stats)
+    assert message is not None and "\n" not in message and message.endswith(".")
+    assert "33% of the frames" in message and "41 ms" in message and "33 ms" in message
+    assert "--size" in message and "--fps" in message
+    assert watch.check(6.5, stats) is None, "said once, not every half second"
+
+
+def test_drops_with_fast_renders_blame_the_busy_computer() -> None:
+    message = FallingBehind(FPS).check(6.0, _stats(6.0, drop_every=4, render_s=0.015))
+    assert message is not None and "15 ms" in message and "other busy programs" in message
+
+
+def test_a_few_drops_or_drops_in_the_warm_up_say_nothing() -> None:
+    assert FallingBehind(FPS).check(6.0, _stats(6.0, drop_every=20, render_s=0.041)) is None
+    assert FallingBehind(FPS).check(6.0, _stats(6.0, drop_every=0, render_s=0.041)) is None
+    warming = _stats(WARMUP_S + 2.0, drop_every=2, render_s=0.041, drops_until=WARMUP_S)
+    assert FallingBehind(FPS).check(WARMUP_S + 2.0, warming) is None
