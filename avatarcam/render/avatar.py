@@ -22,9 +22,9 @@ from avatarcam.render.expression_basis import (EXPRESSION_SLICE, expression_basi
 from avatarcam.render.face_landmarks import find_portrait_face
 from avatarcam.render.framing import SIZES, OutputSize, frame_head, output_size
 from avatarcam.render.mouth import MouthAssets, fill_mouth_gap, mouth_assets
+from avatarcam.render.photo_margins import canvas_plate, person_alpha
 from avatarcam.render.portrait_image import load_portrait
 from avatarcam.render.rig import Rig, RigInput, build_rig
-from avatarcam.render.photo_margins import canvas_plate, person_alpha
 from avatarcam.render.segmentation import fill_background, person_mask
 from avatarcam.render import landmark_sets as ls
 
