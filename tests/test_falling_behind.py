@@ -43,3 +43,13 @@ def test_a_few_drops_or_drops_in_the_warm_up_say_nothing() -> None:
     assert FallingBehind(FPS).check(6.0, _stats(6.0, drop_every=0, render_s=0.041)) is None
     warming = _stats(WARMUP_S + 2.0, drop_every=2, render_s=0.041, drops_until=WARMUP_S)
     assert FallingBehind(FPS).check(WARMUP_S + 2.0, warming) is None
+
+
+def test_drops_while_frozen_blame_the_busy_computer_without_a_render_time() -> None:
+    stats = RunStats(started=0.0)
+    for tick, at in enumerate(np.arange(0.0, 6.0, 1.0 / FPS)):
+        if tick % 3 == 0:
+            stats.dropped(float(at), 1)
+    message = FallingBehind(FPS).check(6.0, stats)
+    assert message is not None and "nan" not in message and "ms to render" not in message
+    assert "other busy programs" in message and message.endswith(".")

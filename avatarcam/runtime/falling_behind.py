@@ -44,12 +44,16 @@ class FallingBehind:
             return None
         self.reported = True
         renders = [seconds for at, seconds in stats.render_times if at >= start]
-        render_ms = 1000.0 * float(np.median(renders)) if renders else float("nan")
         share = drops / (drops + frames)
-        where = (f"{share:.0%} of the frames of the last {now - start:.0f} s were dropped: a frame takes "
-                 f"{render_ms:.0f} ms to render, ")
-        if render_ms >= RENDER_SHARE * 1000.0 * self.period_s:
-            return (where + f"and {self.fps:g} fps allows {1000.0 * self.period_s:.0f} ms; choose a smaller "
+        period_ms = 1000.0 * self.period_s
+        where = f"{share:.0%} of the frames of the last {now - start:.0f} s were dropped: "
+        if not renders:  # frozen: the ticks only resend the last frame
+            return (where + "no frame was being rendered, so other work on this computer holds "
+                    "the output up; close other busy programs or choose a lower --fps.")
+        render_ms = 1000.0 * float(np.median(renders))
+        where += f"a frame takes {render_ms:.0f} ms to render, "
+        if render_ms >= RENDER_SHARE * period_ms:
+            return (where + f"and {self.fps:g} fps allows {period_ms:.0f} ms; choose a smaller "
                     "--size or a lower --fps, or render on a GPU (`avatarcam doctor` says whether one works).")
-        return (where + f"within the {1000.0 * self.period_s:.0f} ms that {self.fps:g} fps allows, so other "
+        return (where + f"within the {period_ms:.0f} ms that {self.fps:g} fps allows, so other "
                 "work on this computer holds it up; close other busy programs or choose a lower --fps.")
