@@ -176,6 +176,7 @@ def test_sigterm_closes_the_run_and_finishes_the_mp4(avatar_dir: Path, speech: P
     assert _ffprobe(video)["video"] > 0.5
     figures = json.loads(stats.read_text())
     assert {"latency_ms", "fps", "frames", "drops", "first_frame_ms", "cpu_percent", "rss_mb"} <= set(figures)
+    assert figures["cpu_percent"] > 10.0, "the run's CPU share, not the instant after it"
 
 
 def test_delayed_voice_follows_the_measured_latency(pulse, avatar: Avatar, speech: Path,

@@ -296,6 +296,7 @@ class Engine:
                 self._run_threads()
         finally:
             torch.set_num_threads(torch_threads)
+            self.stats.finish()
         if self.errors:
             raise self.errors[0]
         return self.stats

@@ -37,7 +37,14 @@ class RunStats:
 
     def __post_init__(self) -> None:
         self._process = psutil.Process()
-        self._process.cpu_percent(None)  # start the CPU measurement window
+        self._cpu_start = (time.monotonic(), self._cpu_seconds())
+        self._cpu_window: tuple[float, float] | None = None  # (wall s, CPU s) once finished
+
+    def finish(self) -> None:
+        """Close the CPU measurement window: the run is over, so the figures that follow,
+        however many times they are asked for, describe the run and not what came after."""
+        if self._cpu_window is None:
+            self._cpu_window = self._cpu_now()
 
     def frame(self, handed_at: float, capture_time: float, speech: bool, held: bool) -> None:
         """Record one frame handed to the sinks."""
@@ -87,10 +94,24 @@ class RunStats:
             "held": self.held,
             "first_frame_ms": _ms(self.first_frame_at, self.started),
             "first_speech_frame_ms": _ms(self.first_speech_frame_at, self.first_speech_at),
-            "cpu_percent": round(self._process.cpu_percent(None), 1),
+            "cpu_percent": self._cpu_percent(),
             "rss_mb": self._rss_mb(),
             "memory_mb": dict(self.memory_marks),
         }
+
+    def _cpu_seconds(self) -> float:
+        """CPU time this process has used, all its threads, user and system."""
+        times = self._process.cpu_times()
+        return float(times.user + times.system)
+
+    def _cpu_now(self) -> tuple[float, float]:
+        """(wall s, CPU s) since the stats started."""
+        return time.monotonic() - self._cpu_start[0], self._cpu_seconds() - self._cpu_start[1]
+
+    def _cpu_percent(self) -> float:
+        """CPU used over the run (to now if not finished), in % of one core."""
+        wall_s, cpu_s = self._cpu_window or self._cpu_now()
+        return round(100.0 * cpu_s / wall_s, 1) if wall_s > 0 else 0.0
 
     def _rss_mb(self) -> float:
         """Resident memory of this process now, MB."""
