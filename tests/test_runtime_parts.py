@@ -1,18 +1,28 @@
 """The engine's small parts: the motion window, the playback clock, the silence filler and
-the frozen badge."""
+the frozen badge, the steal and stall figures of the benchmark."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import time
 
 import numpy as np
 import pytest
 
 from avatarcam.audio.chunk import AudioChunk
 from avatarcam.motion.space import NUM_FIELDS
-from avatarcam.runtime.e2e_benchmark import STEAL_COLUMN, cpu_ticks, steal_percent
 from avatarcam.runtime.indicators import frozen_badge
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock
+from avatarcam.runtime.machine_watch import (
+    STEAL_COLUMN,
+    MachineWatcher,
+    cpu_ticks,
+    steal_percent,
+    MachineLoad,
+    summarize_load,
+)
 from avatarcam.runtime.silence import SilenceFiller
 
 
@@ -69,3 +79,31 @@ def test_steal_is_the_hypervisors_share_of_all_cpu_time() -> None:
     ticks = cpu_ticks()
     if sys.platform.startswith("linux"):
         assert ticks is not None and len(ticks) > STEAL_COLUMN and ticks.sum() > 0
+
+
+def test_drops_are_put_down_to_the_stalls_and_the_steal_they_came_with() -> None:
+    stalls = [(9.0, 9.5), (10.0, 10.05), (20.0, 20.08)]  # the first ended before `since`
+    steal = [(10.5, 30.0), (15.0, 2.0), (15.5, 25.0), (16.0, 1.0)]  # (end of each reading's span, %)
+    drops = [4.0, 10.03, 10.12, 14.8, 15.2, 20.3, 99.0]
+    summary = summarize_load(MachineLoad(stalls, steal), drops, since=9.8)
+    assert (summary.count, summary.total_ms, summary.longest_ms) == (2, pytest.approx(130.0), pytest.approx(80.0))
+    assert summary.drops == 6
+    assert summary.drops_after_stalls == 2  # 10.03 during a stall, 10.12 just after one
+    assert summary.drops_in_steal == 1  # 15.2, in the 25 % half second; 14.8's had 2 %, 20.3 and 99.0 none
+    assert summarize_load(MachineLoad(), drops, since=0.0).drops_after_stalls == 0
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="pausing a process needs SIGSTOP")
+def test_the_watcher_sees_a_pause_of_its_process() -> None:
+    with MachineWatcher() as watcher:
+        time.sleep(1.0)  # let it start (a spawned interpreter) and run a while
+        os.kill(watcher.pid, signal.SIGSTOP)
+        paused = time.monotonic()
+        time.sleep(0.2)
+        os.kill(watcher.pid, signal.SIGCONT)
+        time.sleep(0.3)
+    stalls = watcher.load.stalls
+    long = [(a, b) for a, b in stalls if b - a >= 0.15]
+    assert len(long) == 1 and long[0][0] <= paused + 0.01 and long[0][1] >= paused + 0.2, stalls
+    if sys.platform.startswith("linux"):  # 1.5 s of watching: steal read at least twice
+        assert len(watcher.load.steal) >= 2 and all(0.0 <= share <= 100.0 for _, share in watcher.load.steal)

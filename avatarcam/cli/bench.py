@@ -13,7 +13,7 @@ from avatarcam.motion.benchmark import format_motion_bench, run_motion_bench
 from avatarcam.render.benchmark import format_render_bench, run_render_bench
 from avatarcam.render.backends import DEFAULT_ORDER
 from avatarcam.render.framing import SIZES
-from avatarcam.runtime.e2e_benchmark import format_e2e, plot_latency, run_e2e_bench
+from avatarcam.runtime.e2e_benchmark import format_e2e, plot_latency, plot_timeline, run_e2e_bench
 
 LONG_RUN_S = 630.0  # past the 10-minute memory mark
 
@@ -72,6 +72,8 @@ def register(subparsers: Any) -> None:
     e2e.add_argument("--model", type=Path, help="motion weights (default: the shipped models/motion.pt)")
     e2e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e2e.add_argument("--plot", type=Path, help="also write a latency histogram (PNG)")
+    e2e.add_argument("--timeline", type=Path,
+                     help="also write render times, dropped ticks, stolen CPU time and machine stalls over the run (PNG)")
     e2e.set_defaults(handler=_run_e2e)
 
 
@@ -98,9 +100,11 @@ def _run_motion(args: argparse.Namespace) -> int:
 
 def _run_e2e(args: argparse.Namespace) -> int:
     seconds = LONG_RUN_S if args.long else args.seconds
-    summary, stats = run_e2e_bench(seconds, args.size, args.fps, tuple(args.backend or DEFAULT_ORDER), args.audio,
-                                   args.model)
+    summary, stats, load = run_e2e_bench(seconds, args.size, args.fps, tuple(args.backend or DEFAULT_ORDER),
+                                           args.audio, args.model)
     print(json.dumps(summary) if args.json else format_e2e(summary))
     if args.plot:
         plot_latency(stats, args.plot)
+    if args.timeline:
+        plot_timeline(stats, load, args.timeline)
     return 0

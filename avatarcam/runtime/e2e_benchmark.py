@@ -2,7 +2,9 @@
 null sink, measured as a user would feel it: latency from audio capture to frame hand-off,
 frame rate, drops after warm-up, first-frame delays, CPU and memory over time, and on Linux
 how much CPU time the hypervisor took from this machine meanwhile (on a shared VM that
-"steal" is what turns a frame that fits its 33 ms into a dropped one)."""
+"steal" is what turns a frame that fits its 33 ms into a dropped one). A watcher process
+notes when the whole machine stalled, so each drop can be told apart as the loop's own or
+the machine's."""
 
 from __future__ import annotations
 
@@ -18,11 +20,18 @@ from avatarcam.plotting import pyplot
 from avatarcam.render.default_portrait import write_default_portrait
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.session import RunRequest, run_session
+from avatarcam.runtime.machine_watch import (
+    LATE_S,
+    MachineLoad,
+    MachineWatcher,
+    cpu_ticks,
+    steal_percent,
+    STOLEN_SHARE,
+    summarize_load,
+)
 
 WARMUP_S = 5.0  # left out of latency, fps and drops: model and renderer caches warming up
 PAUSE_S = 1.5  # silence between utterances, so idle ↔ talking switches are measured too
-PROC_STAT = Path("/proc/stat")
-STEAL_COLUMN = 7  # counting from 0 after "cpu": user nice system idle iowait irq softirq steal guest …
 UTTERANCES = (
     "Good morning everyone, thanks for joining the call today.",
     "I wanted to walk you through the numbers from last quarter before we decide anything.",
@@ -49,46 +58,37 @@ def speech_track(seconds: float, folder: Path) -> Path:
     return path
 
 
-def cpu_ticks() -> np.ndarray | None:
-    """The machine's cumulative CPU time per /proc/stat column (None where there is none)."""
-    try:
-        first = PROC_STAT.read_text(encoding="ascii").splitlines()[0].split()
-    except (OSError, IndexError):
-        return None
-    return np.array([int(value) for value in first[1:]], dtype=np.int64)
-
-
-def steal_percent(before: np.ndarray | None, after: np.ndarray | None) -> float | None:
-    """Share of all CPU time between two `cpu_ticks` readings that the hypervisor stole."""
-    if before is None or after is None or len(before) <= STEAL_COLUMN:
-        return None
-    spent = after - before
-    total = int(spent[: STEAL_COLUMN + 1].sum())  # guest time is already inside user time
-    return round(100.0 * int(spent[STEAL_COLUMN]) / total, 1) if total > 0 else None
-
-
 def run_e2e_bench(seconds: float, size: str, fps: float, backends: tuple[str, ...],
-                  audio: Path | None = None, model: Path | None = None) -> tuple[dict[str, object], RunStats]:
+                  audio: Path | None = None, model: Path | None = None
+                  ) -> tuple[dict[str, object], RunStats, MachineLoad]:
     """Run the loop for about `seconds` (motion weights `model`, default the shipped ones)
-    and return the summary and the raw stats."""
+    and return the summary, the raw stats and what the machine watcher saw."""
     with tempfile.TemporaryDirectory(prefix="avatarcam-e2e-") as tmp:
         folder = Path(tmp)
         track = audio or speech_track(seconds, folder)
         request = RunRequest(portrait=write_default_portrait(folder / "portrait.png"), audio_file=track,
                              sinks=("null",), fps=fps, size=size, duration_s=seconds,
                              backends=backends, hotkeys=False, model_path=model)
-        before = cpu_ticks()
-        stats = run_session(request)
-        stolen = steal_percent(before, cpu_ticks())
+        with MachineWatcher() as watcher:
+            before = cpu_ticks()
+            stats = run_session(request)
+            stolen = steal_percent(before, cpu_ticks())
     summary = stats.summary(skip_s=WARMUP_S)
-    summary.update({"seconds": seconds, "size": size, "target_fps": fps, "steal_percent": stolen})
-    return summary, stats
+    stalls = summarize_load(watcher.load, stats.drop_times, stats.started + WARMUP_S)
+    summary.update({"seconds": seconds, "size": size, "target_fps": fps, "steal_percent": stolen,
+                    "machine_stalls": {"count": stalls.count, "total_ms": stalls.total_ms,
+                                       "longest_ms": stalls.longest_ms,
+                                       "drops_after_stalls": stalls.drops_after_stalls,
+                                       "drops_in_steal": stalls.drops_in_steal}})
+    return summary, stats, watcher.load
 
 
 def format_e2e(summary: dict[str, object]) -> str:
     """The summary as a few readable lines."""
     latency, motion, render = summary["latency_ms"], summary["motion_ready_ms"], summary["render_ms"]
+    stalls = summary["machine_stalls"]
     assert isinstance(latency, dict) and isinstance(motion, dict) and isinstance(render, dict)
+    assert isinstance(stalls, dict)
     return "\n".join([
         f"end to end, {summary['seconds']:.0f} s at {summary['size']} / {summary['target_fps']:g} fps "
         f"(first {WARMUP_S:g} s left out as warm-up)",
@@ -103,6 +103,10 @@ def format_e2e(summary: dict[str, object]) -> str:
         f"CPU {summary['cpu_percent']} % (of one core), RSS {summary['rss_mb']} MB, marks {summary['memory_mb']}",
         "CPU time taken by the hypervisor meanwhile (steal): "
         + ("not known here" if summary["steal_percent"] is None else f"{summary['steal_percent']} %"),
+        f"after warm-up the machine stalled a watcher process {stalls['count']} times by {1000 * LATE_S:g} ms "
+        f"or more (longest {stalls['longest_ms']} ms, {stalls['total_ms']} ms in all); "
+        f"{stalls['drops_after_stalls']} of the {summary['drops_after_warmup']} drops came during or just after one, "
+        f"{stalls['drops_in_steal']} more in a half second when {STOLEN_SHARE:g} % or more of the CPU time was stolen",
     ])
 
 
@@ -120,6 +124,33 @@ def plot_latency(stats: RunStats, path: Path) -> None:
     ax.set_xlabel("audio capture → frame handed to sinks (ms)")
     ax.set_ylabel("frames")
     ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
+    """A PNG of the run over time: render time per frame, each dropped tick, the share of
+    CPU time the hypervisor stole and the spans when the machine stalled, so a drop can be
+    seen to follow a slow render, a stall or a stretch of steal."""
+    plt = pyplot()
+
+    renders = np.asarray(stats.render_times, np.float64).reshape(-1, 2)
+    steal = np.asarray(load.steal, np.float64).reshape(-1, 2)
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    for start, end in load.stalls:
+        ax.axvspan(start - stats.started, end - stats.started, color="#f0b27a", alpha=0.8, lw=0)
+    ax.plot(renders[:, 0] - stats.started, renders[:, 1] * 1000.0, lw=0.6, color="#4a7bb7", label="render ms")
+    drops = np.asarray(stats.drop_times) - stats.started
+    ax.plot(drops, np.zeros_like(drops), "|", color="#c0392b", ms=12, label=f"dropped tick ({len(drops)})")
+    ax.axvline(WARMUP_S, color="k", lw=0.6, linestyle=":", label="end of warm-up")
+    ax.fill_between([], [], color="#f0b27a", label=f"machine stalled ≥ {1000 * LATE_S:g} ms ({len(load.stalls)})")
+    ax.step(steal[:, 0] - stats.started, steal[:, 1], where="pre", color="#7d3c98", lw=1.0,
+            label="CPU time stolen, % (per 0.5 s)")
+    ax.set_xlabel("seconds into the run")
+    ax.set_ylabel("ms, or %")
+    ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
