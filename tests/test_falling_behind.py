@@ -53,3 +53,32 @@ def test_drops_while_frozen_blame_the_busy_computer_without_a_render_time() -> N
     message = FallingBehind(FPS).check(6.0, stats)
     assert message is not None and "nan" not in message and "ms to render" not in message
     assert "other busy programs" in message and message.endswith(".")
+
+
+class _Counters:
+    """/proc/stat-like CPU counters that grow by `steal` stolen ticks in every 100."""
+
+    def __init__(self, steal: int) -> None:
+        self.steal, self.ticks = steal, np.zeros(10, np.int64)
+
+    def __call__(self) -> np.ndarray:
+        self.ticks = self.ticks + np.array([100 - self.steal, 0, 0, 0, 0, 0, 0, self.steal, 0, 0])
+        return self.ticks
+
+
+def _checked_every_half_second(watch: FallingBehind, stats: RunStats, until: float) -> str | None:
+    said = [watch.check(float(now), stats) for now in np.arange(0.5, until + 0.01, 0.5)]
+    return next((message for message in said if message is not None), None)
+
+
+def test_drops_on_a_virtual_machine_short_of_cpu_name_the_stolen_time() -> None:
+    stats = _stats(6.0, drop_every=3, render_s=0.030)
+    message = _checked_every_half_second(FallingBehind(FPS, read_ticks=_Counters(steal=25)), stats, 6.0)
+    assert message is not None and "hypervisor took 25%" in message and "30 ms" in message
+    assert "not shared" in message and message.endswith(".")
+
+
+def test_a_little_stolen_time_leaves_the_usual_sentence() -> None:
+    stats = _stats(6.0, drop_every=3, render_s=0.041)
+    message = _checked_every_half_second(FallingBehind(FPS, read_ticks=_Counters(steal=2)), stats, 6.0)
+    assert message is not None and "hypervisor" not in message and "--size" in message

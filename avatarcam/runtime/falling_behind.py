@@ -4,15 +4,20 @@ The preview's overlay shows the frame rate, but in a call nobody watches a previ
 renderer too slow for the size and rate asked for only shows as a stuttering avatar. So
 once the warm-up is over, the render loop asks every half second whether a tenth of the
 recent output ticks were dropped, and the first time they were, one sentence says how
-long a frame takes against what the rate allows, and what to change.
+long a frame takes against what the rate allows, and what to change. On a shared virtual
+machine the cause is often neither the renderer nor other programs but the hypervisor
+taking CPU time from every core, so where Linux counts that ("steal"), the sentence says so.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
+from avatarcam.runtime.machine_watch import STOLEN_SHARE, cpu_ticks, steal_percent
 from avatarcam.runtime.run_stats import RunStats
 
 WARMUP_S = 2.0  # first renders and the first motion are slow: not held against the loop
@@ -25,10 +30,23 @@ RENDER_SHARE = 0.8  # a render this close to the frame period leaves no room for
 class FallingBehind:
     """Watches a run's figures for sustained dropped frames; speaks up once."""
 
-    def __init__(self, fps: float) -> None:
+    def __init__(self, fps: float, read_ticks: Callable[[], np.ndarray | None] = cpu_ticks) -> None:
+        """`read_ticks` reads the machine's CPU time counters (the steal among them)."""
         self.period_s = 1.0 / fps
         self.fps = fps
         self.reported = False
+        self._read_ticks = read_ticks
+        self._ticks: deque[tuple[float, np.ndarray]] = deque()  # (when, counters) per check
+
+    def _stolen_since(self, start: float, now: float) -> float | None:
+        """Note the counters now; the % of CPU time stolen since about `start` (None if unknown)."""
+        ticks = self._read_ticks()
+        if ticks is None:
+            return None
+        self._ticks.append((now, ticks))
+        while len(self._ticks) > 1 and self._ticks[1][0] <= start:
+            self._ticks.popleft()
+        return steal_percent(self._ticks[0][1], ticks)
 
     def check(self, now: float, stats: RunStats) -> str | None:
         """The sentence to show the first time the recent ticks were dropped too often;
@@ -36,6 +54,7 @@ class FallingBehind:
         if self.reported:
             return None
         start = max(now - WINDOW_S, stats.started + WARMUP_S)
+        stolen = self._stolen_since(start, now)
         if now - start < MIN_TICKS_S:
             return None
         drops = len(stats.drop_times) - bisect.bisect_left(stats.drop_times, start)
@@ -52,6 +71,10 @@ class FallingBehind:
                     "the output up; close other busy programs or choose a lower --fps.")
         render_ms = 1000.0 * float(np.median(renders))
         where += f"a frame takes {render_ms:.0f} ms to render, "
+        if stolen is not None and stolen >= STOLEN_SHARE:
+            return (where + f"against the {period_ms:.0f} ms that {self.fps:g} fps allows, while the hypervisor "
+                    f"took {stolen:.0f}% of this virtual machine's CPU time; choose a lower --fps or a smaller "
+                    "--size, or run avatarcam on a computer whose cores are not shared.")
         if render_ms >= RENDER_SHARE * period_ms:
             return (where + f"and {self.fps:g} fps allows {period_ms:.0f} ms; choose a smaller "
                     "--size or a lower --fps, or render on a GPU (`avatarcam doctor` says whether one works).")
