@@ -166,13 +166,15 @@ def test_sigterm_closes_the_run_and_finishes_the_mp4(avatar_dir: Path, speech: P
          "--sink", f"file:{video}", "--no-hotkeys", "--backend", "torch-cpu", "--stats-json", str(stats)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120.0  # start-up takes seconds, more on a busy machine
-    while not (video.exists() and video.stat().st_size > 0) and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.2)  # the mp4 appears once the run is under way
-    time.sleep(1.0)
+    part = tmp_path / f".{video.stem}.avatarcam-video.mp4"  # the final file is only muxed at the end
+    while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.2)  # the encoder's part file fills once frames flow
+    time.sleep(2.0)  # the engine starts just after the sinks open: let a second or two of frames flow
     child.send_signal(signal.SIGTERM)
     out, err = child.communicate(timeout=60)
     print(err[-2000:])
     assert child.returncode == 0
+    assert time.monotonic() < deadline, "frames never reached the encoder"
     assert _ffprobe(video)["video"] > 0.5
     figures = json.loads(stats.read_text())
     assert {"latency_ms", "fps", "frames", "drops", "first_frame_ms", "cpu_percent", "rss_mb"} <= set(figures)
