@@ -18,12 +18,24 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_help_lists_only_commands_that_exist() -> None:
+def test_help_lists_only_commands_that_exist(capsys: pytest.CaptureFixture[str]) -> None:
     listed = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert {"devices", "doctor", "vad", "bench"} <= listed
     for name in listed:
-        done = _cli(name, "--help")
-        assert done.returncode == 0 and len(done.stdout) > 100, name
+        with pytest.raises(SystemExit) as done:
+            build_parser(name).parse_args([name, "--help"])
+        text = capsys.readouterr().out
+        assert done.value.code == 0 and text.startswith(f"usage: avatarcam {name}") and len(text) > 100, name
+
+
+def test_top_level_help_is_quick_to_show() -> None:
+    """`avatarcam --help` lists every command without importing any (torch alone takes seconds)."""
+    done = _cli("--help")
+    assert done.returncode == 0 and "render-motion" in done.stdout
+    probe = ("import sys\nfrom avatarcam.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n"
+             "    pass\nprint([m for m in ('torch', 'cv2', 'mediapipe', 'sounddevice') if m in sys.modules])")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert loaded.stdout.strip().endswith("[]"), loaded.stdout + loaded.stderr
 
 
 def test_vad_json_on_real_speech(real_speech_clips: list[Path]) -> None:

@@ -13,6 +13,7 @@ from typing import NoReturn
 import pytest
 
 from avatarcam.cli import devices
+from avatarcam.cli.main import build_parser
 from avatarcam.cli.table import format_table
 from avatarcam.errors import AudioInputError
 from avatarcam.sinks.camera_backends import CameraDevice, find_v4l2loopback, list_camera_backends
@@ -136,9 +137,7 @@ def test_missing_portaudio_is_one_line_and_cameras_still_listed(
 
 
 def test_register_adds_devices_with_json_flag() -> None:
-    parser = argparse.ArgumentParser()
-    devices.register(parser.add_subparsers())
-    args = parser.parse_args(["devices", "--json"])
+    args = build_parser("devices").parse_args(["devices", "--json"])
     assert args.json and args.handler is devices.run_devices
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from avatarcam.cli import doctor
+from avatarcam.cli.main import build_parser
 from avatarcam.runtime import checks
 from avatarcam.runtime.checks import Check, Requirement
 from tests.conftest import REPO_ROOT
@@ -227,7 +228,5 @@ def test_all_ok_summary() -> None:
 
 
 def test_register_adds_doctor_with_json_flag() -> None:
-    parser = argparse.ArgumentParser()
-    doctor.register(parser.add_subparsers())
-    args = parser.parse_args(["doctor", "--json"])
+    args = build_parser("doctor").parse_args(["doctor", "--json"])
     assert args.json and args.handler is doctor.run_doctor

@@ -15,8 +15,7 @@ import onnxruntime
 import pytest
 import torch
 
-from avatarcam.cli import prepare as prepare_cli
-from avatarcam.cli import render_motion as render_motion_cli
+from avatarcam.cli.main import build_parser
 from avatarcam.motion.motion_io import write_csv
 from avatarcam.motion.space import NUM_FIELDS, MotionTrack, from_dict, index_of, neutral
 from avatarcam.render import landmark_sets as ls
@@ -203,11 +202,7 @@ def test_backends_say_why_they_are_unavailable(avatar: Avatar, tmp_path: Path) -
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser()
-    subparsers = parser.add_subparsers()
-    prepare_cli.register(subparsers)
-    render_motion_cli.register(subparsers)
-    return parser
+    return build_parser("prepare", "render-motion")
 
 
 def test_cli_prepares_and_renders_frames_and_video(photo_path: Path, tmp_path: Path) -> None:

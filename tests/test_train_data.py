@@ -3,13 +3,13 @@ augmentation, the held-out split, determinism and the `train data` command."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from avatarcam.cli.main import build_parser
 from avatarcam.constants import MOTION_FPS, SAMPLE_RATE
 from avatarcam.motion.motion_io import read_csv
 from avatarcam.motion.space import LOWER_BOUNDS, UPPER_BOUNDS, index_of
@@ -161,10 +161,7 @@ def test_held_out_split_holds_only_held_out_voices() -> None:
 
 
 def _run_train_data(out: Path, seed: int, workers: int) -> int:
-    from avatarcam.cli import train
-    parser = argparse.ArgumentParser()
-    train.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["train", "data", "--out", str(out), "--hours", "0.01",
+    args = build_parser("train").parse_args(["train", "data", "--out", str(out), "--hours", "0.01",
                               "--seed", str(seed), "--workers", str(workers)])
     return int(args.handler(args))
 

@@ -6,7 +6,6 @@ import argparse
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from avatarcam.audio.benchmark import format_audio_bench, plot_audio_bench, run_audio_bench
 from avatarcam.motion.benchmark import format_motion_bench, run_motion_bench
@@ -18,12 +17,9 @@ from avatarcam.runtime.e2e_benchmark import format_e2e, plot_latency, plot_timel
 LONG_RUN_S = 630.0  # past the 10-minute memory mark
 
 
-def register(subparsers: Any) -> None:
-    """Add `bench` with one sub-subcommand per stage that exists."""
-    parser = subparsers.add_parser(
-        "bench", help="measure speed and latency of a stage",
-        description="Benchmarks print measured figures; record them in docs/benchmarks.md.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in `bench` with one sub-subcommand per stage that exists (main names the parser and gives its one-line help)."""
+    parser.description = "Benchmarks print measured figures; record them in docs/benchmarks.md."
     stages = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     audio = stages.add_parser(
         "audio", help="audio front end cost per 10 ms and VAD decision delay",

@@ -9,7 +9,6 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from typing import Any
 
 from avatarcam.audio.speech_synth import synthesize_espeak
 from avatarcam.cli.run import add_run_options
@@ -23,14 +22,12 @@ log = logging.getLogger(__name__)
 TAIL_S = 1.5  # idle after the speech ends, to show the avatar staying alive
 
 
-def register(subparsers: Any) -> None:
-    """Add the `demo` subcommand."""
-    parser = subparsers.add_parser(
-        "demo", help="run the live pipeline on a bundled portrait and synthetic speech",
-        description="Makes speech with espeak-ng, plays it in real time through the whole "
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in the `demo` subcommand's parser (main names it and gives its one-line help)."""
+    parser.description = (
+        "Makes speech with espeak-ng, plays it in real time through the whole "
         "pipeline (VAD, motion model, renderer) and writes OUT/demo.mp4 with the sound; the "
-        "frames also go to the virtual camera when one is installed.",
-    )
+        "frames also go to the virtual camera when one is installed.")
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for demo.mp4 (default out)")
     parser.add_argument("--portrait", type=Path, help="another photo instead of the bundled one")
     parser.add_argument("--audio-file", type=Path, help="another recording instead of synthetic speech")

@@ -18,15 +18,12 @@ from avatarcam.runtime.checks import NO_MICROPHONE_FIX
 from avatarcam.sinks.camera_backends import CameraBackend, list_camera_backends
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `devices` subcommand."""
-    parser = subparsers.add_parser(
-        "devices",
-        help="list microphones and virtual cameras",
-        description="List the microphones PortAudio sees (index, name, host API, default rate, "
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in the `devices` subcommand's parser (main names it and gives its one-line help)."""
+    parser.description = (
+        "List the microphones PortAudio sees (index, name, host API, default rate, "
         "channels; * marks the system default) and the virtual-camera backends, with the reason "
-        "and fix for each one that cannot be used.",
-    )
+        "and fix for each one that cannot be used.")
     parser.add_argument("--json", action="store_true", help="print the listing as a JSON object")
     parser.set_defaults(handler=run_devices)
 

@@ -16,14 +16,11 @@ from avatarcam.runtime import checks
 from avatarcam.runtime.checks import Check
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `doctor` subcommand."""
-    parser = subparsers.add_parser(
-        "doctor",
-        help="check that this machine can run avatarcam and say how to fix what is missing",
-        description="Check everything avatarcam depends on and print one sentence of fix for "
-        "each problem. Exits 0 when every essential check is ok, 1 otherwise.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in the `doctor` subcommand's parser (main names it and gives its one-line help)."""
+    parser.description = (
+        "Check everything avatarcam depends on and print one sentence of fix for "
+        "each problem. Exits 0 when every essential check is ok, 1 otherwise.")
     parser.add_argument("--json", action="store_true", help="print the checks as a JSON list")
     parser.set_defaults(handler=run_doctor)
 

@@ -8,7 +8,6 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -50,12 +49,9 @@ SYNTHETIC, REAL = "synthetic held-out", "real speech"
 DEFAULT_REAL_NAME = "../shared/data/real-speech"  # how the report names real_speech_folder()
 
 
-def register(subparsers: Any) -> None:
-    """Add `eval` with its steps."""
-    parser = subparsers.add_parser(
-        "eval", help="measure lip sync against targets (model and loudness baseline)",
-        description="Evaluations that print measured figures; `lipsync --out docs` records them.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in `eval` with its steps (main names the parser and gives its one-line help)."""
+    parser.description = "Evaluations that print measured figures; `lipsync --out docs` records them."
     steps = parser.add_subparsers(dest="step", metavar="STEP", required=True)
     lipsync = steps.add_parser(
         "lipsync", help="score the motion model and the loudness baseline on held-out and real speech",

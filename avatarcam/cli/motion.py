@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -13,14 +12,12 @@ from avatarcam.motion.motion_io import write_csv
 from avatarcam.motion.offline import motion_for_file
 
 
-def register(subparsers: Any) -> None:
-    """Add the `motion` subcommand."""
-    parser = subparsers.add_parser(
-        "motion", help="write the motion the model makes for an audio file (CSV)",
-        description="Replays AUDIO through the live path (front end, VAD, streaming motion model) "
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in the `motion` subcommand's parser (main names it and gives its one-line help)."""
+    parser.description = (
+        "Replays AUDIO through the live path (front end, VAD, streaming motion model) "
         "and writes one CSV row per frame: `t` (seconds from the file's start), every motion field "
-        "by name, and `vad` (1 where the live VAD said speech).",
-    )
+        "by name, and `vad` (1 where the live VAD said speech).")
     parser.add_argument("audio", type=Path, metavar="AUDIO", help="audio file (any format ffmpeg reads)")
     parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
     parser.add_argument("--fps", type=_frame_rate, default=float(MOTION_FPS),

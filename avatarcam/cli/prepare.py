@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from avatarcam.motion.space import to_dict
 from avatarcam.render.avatar import prepare_avatar
 
 
-def register(subparsers: Any) -> None:
-    """Add the `prepare` subcommand."""
-    parser = subparsers.add_parser(
-        "prepare",
-        help="analyse a portrait photo into an avatar folder",
-        description="Find the face (MediaPipe Face Mesh), measure its head pose and expression "
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in the `prepare` subcommand's parser (main names it and gives its one-line help)."""
+    parser.description = (
+        "Find the face (MediaPipe Face Mesh), measure its head pose and expression "
         "in the motion space, separate the person from the background, and build the warp rig "
-        "and mouth assets for every output size. The folder loads in well under a second.",
-    )
+        "and mouth assets for every output size. The folder loads in well under a second.")
     parser.add_argument("portrait", type=Path, help="a photo with one clearly visible face (JPEG, PNG, …)")
     parser.add_argument("-o", "--out", type=Path, required=True, help="avatar folder to write")
     parser.set_defaults(handler=run)

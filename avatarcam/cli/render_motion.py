@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -23,15 +22,12 @@ class OutputError(AvatarcamError):
     """The video or frames folder cannot be written."""
 
 
-def register(subparsers: Any) -> None:
-    """Add the `render-motion` subcommand."""
-    parser = subparsers.add_parser(
-        "render-motion",
-        help="render a motion CSV of an avatar to video or PNG frames",
-        description="Render every row of a motion CSV (`t` then motion fields; missing fields "
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in the `render-motion` subcommand's parser (main names it and gives its one-line help)."""
+    parser.description = (
+        "Render every row of a motion CSV (`t` then motion fields; missing fields "
         "are neutral) with a prepared avatar, to an mp4 at the CSV's frame rate or to one PNG "
-        "per row.",
-    )
+        "per row.")
     parser.add_argument("--avatar", type=Path, required=True, help="folder made by `avatarcam prepare`")
     parser.add_argument("--motion", type=Path, required=True, help="motion CSV")
     target = parser.add_mutually_exclusive_group(required=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from avatarcam.control.settings import load_settings
 from avatarcam.render.backends import BACKENDS, DEFAULT_ORDER
@@ -17,14 +16,12 @@ from avatarcam.runtime.session import RunRequest, run_session
 DEFAULT_SINKS = ("virtualcam",)
 
 
-def register(subparsers: Any) -> None:
-    """Add the `run` subcommand."""
-    parser = subparsers.add_parser(
-        "run", help="run the live avatar: microphone in, virtual camera out",
-        description="Listens to the microphone (or plays a file in real time), moves the "
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in the `run` subcommand's parser (main names it and gives its one-line help)."""
+    parser.description = (
+        "Listens to the microphone (or plays a file in real time), moves the "
         "portrait's face with the motion model and sends the frames to every sink asked for. "
-        "Ctrl-C or SIGTERM closes the camera, finishes the mp4 and restores audio routing.",
-    )
+        "Ctrl-C or SIGTERM closes the camera, finishes the mp4 and restores audio routing.")
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--portrait", type=Path, help="a photo (prepared once, then cached)")
     who.add_argument("--avatar", type=Path, help="an avatar folder from `avatarcam prepare`")

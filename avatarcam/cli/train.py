@@ -6,7 +6,6 @@ import argparse
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from avatarcam.motion.model import ModelConfig
 from avatarcam.train.corpus import timed_generate
@@ -17,12 +16,9 @@ DEFAULT_WEIGHTS = Path("models/motion.pt")
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 
 
-def register(subparsers: Any) -> None:
-    """Add `train` with one sub-subcommand per step that exists."""
-    parser = subparsers.add_parser(
-        "train", help="make training data for the audio-to-motion model",
-        description="Steps that build the audio-to-motion model from synthetic speech.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in `train` with one sub-subcommand per step that exists (main names the parser and gives its one-line help)."""
+    parser.description = "Steps that build the audio-to-motion model from synthetic speech."
     steps = parser.add_subparsers(dest="step", metavar="STEP", required=True)
     data = steps.add_parser(
         "data", help="generate a synthetic speech corpus with motion targets",

@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 from avatarcam.audio.file_source import FileSource
 from avatarcam.audio.frontend import AudioFrontend
@@ -15,15 +14,12 @@ from avatarcam.constants import VAD_FRAME_MS_CHOICES
 from avatarcam.control.settings import load_settings
 
 
-def register(subparsers: Any) -> None:
-    """Add the `vad` subcommand."""
-    parser = subparsers.add_parser(
-        "vad",
-        help="find speech in an audio file with the live VAD",
-        description="Run the realtime audio front end (resampling, webrtcvad with attack, "
+def register(parser: argparse.ArgumentParser) -> None:
+    """Fill in the `vad` subcommand's parser (main names it and gives its one-line help)."""
+    parser.description = (
+        "Run the realtime audio front end (resampling, webrtcvad with attack, "
         "hangover and noise floor) over an audio file as fast as possible and print the speech "
-        "segments in seconds from the start of the file.",
-    )
+        "segments in seconds from the start of the file.")
     parser.add_argument("audio", type=Path, help="WAV, FLAC, OGG, MP3 or M4A file, any rate and channels")
     parser.add_argument("--json", action="store_true", help='print {"frame_ms": N, "segments": [[start_s, end_s], ...]}')
     parser.add_argument("--config", type=Path, help="settings file whose [vad] section is used (see configs/avatarcam.toml)")
