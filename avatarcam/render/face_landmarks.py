@@ -7,13 +7,16 @@ import functools
 import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import mediapipe as mp
 import numpy as np
 
 from avatarcam.render.canonical_face import NUM_LANDMARKS
 from avatarcam.render.errors import PortraitError
 from avatarcam.render.head_pose import HeadPose, estimate_head_pose
+
+if TYPE_CHECKING:
+    import mediapipe as mp
 
 MAX_FACES = 4  # enough to notice a crowded photo and still pick its main face
 MIN_DETECTION_CONFIDENCE = 0.5
@@ -91,6 +94,13 @@ def detect_faces(image: np.ndarray) -> list[np.ndarray]:
 @functools.cache
 def _face_mesh() -> mp.solutions.face_mesh.FaceMesh:
     """The one Face Mesh graph of this process, built on first use and closed at exit."""
+    # Imported here: MediaPipe (and the matplotlib it loads) takes about a second to import,
+    # and only preparing a new avatar needs it, not every run of a prepared one.
+    import mediapipe as mp
+
+    if mp.solutions.face_mesh.FACEMESH_NUM_LANDMARKS_WITH_IRISES != NUM_LANDMARKS:
+        raise RuntimeError(f"this MediaPipe's Face Mesh does not have the {NUM_LANDMARKS} landmarks "
+                           "avatarcam was built for; install the version pyproject.toml names.")
     face_mesh = mp.solutions.face_mesh.FaceMesh(
         static_image_mode=True,
         max_num_faces=MAX_FACES,
@@ -105,5 +115,3 @@ def _bounding_box_area(landmarks: np.ndarray) -> float:
     """Area in square pixels of the image rectangle around a face's landmarks."""
     return float(np.ptp(landmarks[:, 0]) * np.ptp(landmarks[:, 1]))
 
-
-assert mp.solutions.face_mesh.FACEMESH_NUM_LANDMARKS_WITH_IRISES == NUM_LANDMARKS

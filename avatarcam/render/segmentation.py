@@ -10,9 +10,13 @@ import atexit
 import functools
 import threading
 
+from typing import TYPE_CHECKING
+
 import cv2
-import mediapipe as mp
 import numpy as np
+
+if TYPE_CHECKING:
+    import mediapipe as mp
 
 # The general model (256×256 input) rather than the landscape one (144×256, tuned for video
 # calls): portraits are near-square and analysed once, so the sharper mask is worth ~5 ms.
@@ -95,6 +99,8 @@ def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
 @functools.cache
 def _segmenter() -> mp.solutions.selfie_segmentation.SelfieSegmentation:
     """The one segmentation graph of this process, built on first use and closed at exit."""
+    import mediapipe as mp  # here, not above: see face_landmarks._face_mesh
+
     segmenter = mp.solutions.selfie_segmentation.SelfieSegmentation(
         model_selection=MODEL_SELECTION
     )
