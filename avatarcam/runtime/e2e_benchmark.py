@@ -32,6 +32,7 @@ from avatarcam.runtime.machine_watch import (
 
 WARMUP_S = 5.0  # left out of latency, fps and drops: model and renderer caches warming up
 PAUSE_S = 1.5  # silence between utterances, so idle ↔ talking switches are measured too
+TIMELINE_TOP_MS = 100.0  # the timeline's scale: a rare stall of hundreds of ms would flatten the rest
 UTTERANCES = (
     "Good morning everyone, thanks for joining the call today.",
     "I wanted to walk you through the numbers from last quarter before we decide anything.",
@@ -141,7 +142,10 @@ def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 3.2))
     for start, end in load.stalls:
         ax.axvspan(start - stats.started, end - stats.started, color="#f0b27a", alpha=0.8, lw=0)
-    ax.plot(renders[:, 0] - stats.started, renders[:, 1] * 1000.0, lw=0.6, color="#4a7bb7", label="render ms")
+    render_ms = renders[:, 1] * 1000.0
+    clipped = int((render_ms > TIMELINE_TOP_MS).sum())
+    ax.plot(renders[:, 0] - stats.started, np.minimum(render_ms, TIMELINE_TOP_MS), lw=0.6, color="#4a7bb7",
+            label="render ms" + (f" ({clipped} above {TIMELINE_TOP_MS:g} drawn at it)" if clipped else ""))
     drops = np.asarray(stats.drop_times) - stats.started
     ax.plot(drops, np.zeros_like(drops), "|", color="#c0392b", ms=12, label=f"dropped tick ({len(drops)})")
     ax.axvline(WARMUP_S, color="k", lw=0.6, linestyle=":", label="end of warm-up")
@@ -150,6 +154,7 @@ def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
             label="CPU time stolen, % (per 0.5 s)")
     ax.set_xlabel("seconds into the run")
     ax.set_ylabel("ms, or %")
+    ax.set_ylim(-5, TIMELINE_TOP_MS * 1.05)
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
