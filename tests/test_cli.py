@@ -1,4 +1,4 @@
-"""The command line as a user meets it: help, the vad command, bench audio, errors."""
+"""The command line as a user meets it: help, the vad command, bench audio and e2e, errors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 
 from avatarcam.cli.main import build_parser
@@ -72,3 +73,20 @@ def test_bench_audio_json_reports_cost_and_delay(real_speech_clips: list[Path]) 
     delay = result["vad_decision_delay_ms"]
     # The live state can turn to speech no earlier than the attack setting allows.
     assert delay["p50"] >= result["vad_config_delay_ms"]
+
+
+def test_bench_e2e_json_reports_the_loop_and_draws_its_plots(tmp_path: Path) -> None:
+    histogram, timeline = tmp_path / "latency.png", tmp_path / "timeline.png"
+    done = _cli("bench", "e2e", "--seconds", "8", "--json", "--plot", str(histogram), "--timeline", str(timeline))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    latency, render = result["latency_ms"], result["render_ms"]
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["max"] and 0 < render["p50"] <= render["max"]
+    assert result["frames"] > 8 * 30 / 3 and 0 < result["fps"] <= 31, "a loop that ran, at about its rate"
+    assert latency["p50"] > result["motion_ready_ms"]["p50"] > 35, "motion needs its audio; frames come after it"
+    stalls = result["machine_stalls"]
+    assert stalls["drops_after_stalls"] + stalls["drops_in_steal"] <= result["drops_after_warmup"]
+    assert stalls["count"] >= 0 and stalls["longest_ms"] <= stalls["total_ms"] + 1e-6
+    for picture in (histogram, timeline):
+        image = cv2.imread(str(picture))
+        assert image is not None and image.shape[0] > 200 and image.shape[1] > 400, picture
