@@ -45,14 +45,26 @@ def test_a_few_drops_or_drops_in_the_warm_up_say_nothing() -> None:
     assert FallingBehind(FPS).check(WARMUP_S + 2.0, warming) is None
 
 
-def test_drops_while_frozen_blame_the_busy_computer_without_a_render_time() -> None:
+def _frozen(seconds: float, drop_every: int) -> RunStats:
+    """Figures of a run frozen throughout: still frames, and every `drop_every`-th tick dropped."""
     stats = RunStats(started=0.0)
-    for tick, at in enumerate(np.arange(0.0, 6.0, 1.0 / FPS)):
-        if tick % 3 == 0:
+    for tick, at in enumerate(np.arange(0.0, seconds, 1.0 / FPS)):
+        if tick % drop_every == 0:
             stats.dropped(float(at), 1)
-    message = FallingBehind(FPS).check(6.0, stats)
-    assert message is not None and "nan" not in message and "ms to render" not in message
+        else:
+            stats.still_frame(float(at))
+    return stats
+
+
+def test_drops_while_frozen_blame_the_busy_computer_without_a_render_time() -> None:
+    message = FallingBehind(FPS).check(6.0, _frozen(6.0, drop_every=3))
+    assert message is not None and "33% of the frames" in message
+    assert "nan" not in message and "ms to render" not in message
     assert "other busy programs" in message and message.endswith(".")
+
+
+def test_a_rare_drop_while_frozen_says_nothing() -> None:
+    assert FallingBehind(FPS).check(6.0, _frozen(6.0, drop_every=60)) is None
 
 
 class _Counters:

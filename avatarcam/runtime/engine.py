@@ -225,8 +225,8 @@ class Engine:
             handed = time.monotonic()
             if shown is not None and not frozen:
                 self.stats.frame(handed, shown.time, shown.speech, shown.held)
-            elif self.stats.first_frame_at is None:
-                self.stats.first_frame_at = handed
+            else:
+                self.stats.still_frame(handed)
             next_tick += period
             late = int((time.monotonic() - next_tick) // period)
             if late > 0:
@@ -236,7 +236,8 @@ class Engine:
     def _status(self, state: ControlState | None) -> OverlayStatus:
         """The overlay's figures now."""
         recent = self.stats.latencies_s[-STATUS_FRAMES:]
-        times = self.stats.frame_times[-STATUS_FRAMES:]
+        times = sorted(self.stats.frame_times[-STATUS_FRAMES:] + self.stats.still_frame_times[-STATUS_FRAMES:])
+        times = times[-STATUS_FRAMES:]
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
         return OverlayStatus(
             fps=fps, latency_p50_ms=float(np.median(recent)) * 1000.0 if recent else None,

@@ -58,7 +58,7 @@ class FallingBehind:
         if now - start < MIN_TICKS_S:
             return None
         drops = len(stats.drop_times) - bisect.bisect_left(stats.drop_times, start)
-        frames = len(stats.frame_times) - bisect.bisect_left(stats.frame_times, start)
+        frames = stats.handed_since(start)
         if drops == 0 or drops < DROP_SHARE * (drops + frames):
             return None
         self.reported = True

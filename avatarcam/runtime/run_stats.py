@@ -4,6 +4,7 @@ first-frame delays, CPU and memory; written as JSON by `--stats-json` and printe
 
 from __future__ import annotations
 
+import bisect
 import json
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,10 @@ class RunStats:
 
     started: float = field(default_factory=time.monotonic)
     latencies_s: list[float] = field(default_factory=list)
-    frame_times: list[float] = field(default_factory=list)  # hand-off times
+    frame_times: list[float] = field(default_factory=list)  # hand-offs of frames showing captured audio
+    # hand-offs of frames showing no newly captured audio: the rest pose before the first
+    # motion, and the held face while frozen; output frames all the same, without a latency
+    still_frame_times: list[float] = field(default_factory=list)
     drop_times: list[float] = field(default_factory=list)  # one per output tick skipped
     held: int = 0  # frames that showed the newest motion because none newer had arrived
     first_frame_at: float | None = None
@@ -56,6 +60,17 @@ class RunStats:
         self.frame_times.append(handed_at)
         self.held += held
 
+    def still_frame(self, handed_at: float) -> None:
+        """Record one frame handed to the sinks that shows no newly captured audio."""
+        if self.first_frame_at is None:
+            self.first_frame_at = handed_at
+        self.still_frame_times.append(handed_at)
+
+    def handed_since(self, since: float) -> int:
+        """How many frames of either kind were handed to the sinks at or after `since`."""
+        return (len(self.frame_times) - bisect.bisect_left(self.frame_times, since)
+                + len(self.still_frame_times) - bisect.bisect_left(self.still_frame_times, since))
+
     def motion_arrived(self, at: float, depicted: float) -> None:
         """Record a motion frame ready at `at` that shows the capture instant `depicted`:
         the audio, model and audio-thread part of the latency, before pacing and rendering."""
@@ -78,7 +93,8 @@ class RunStats:
         and `drops_after_warmup`."""
         times = np.asarray(self.frame_times)
         keep = times >= self.started + skip_s if times.size else times.astype(bool)
-        kept_times = times[keep]
+        handed = np.sort(np.concatenate((times, self.still_frame_times)))
+        kept_times = handed[handed >= self.started + skip_s]
         span = float(kept_times[-1] - kept_times[0]) if kept_times.size > 1 else 0.0
         latency = percentile_summary(np.asarray(self.latencies_s)[keep], 1000.0)
         motion = percentile_summary(_values_since(self.motion_arrivals, self.started + skip_s), 1000.0)
@@ -88,7 +104,7 @@ class RunStats:
             "motion_ready_ms": {k: motion[k] for k in ("p50", "p95", "max")},
             "render_ms": {k: render[k] for k in ("p50", "p95", "max")},
             "fps": round((kept_times.size - 1) / span, 2) if span > 0 else 0.0,
-            "frames": len(self.frame_times),
+            "frames": len(handed),
             "drops": len(self.drop_times),
             "drops_after_warmup": int(sum(t >= self.started + skip_s for t in self.drop_times)),
             "held": self.held,
