@@ -86,7 +86,8 @@ def test_drops_are_put_down_to_the_stalls_and_the_steal_they_came_with() -> None
     steal = [(10.5, 30.0), (15.0, 2.0), (15.5, 25.0), (16.0, 1.0)]  # (end of each reading's span, %)
     drops = [4.0, 10.03, 10.12, 14.8, 15.2, 20.3, 99.0]
     summary = summarize_load(MachineLoad(stalls, steal), drops, since=9.8)
-    assert (summary.count, summary.total_ms, summary.longest_ms) == (2, pytest.approx(130.0), pytest.approx(80.0))
+    assert (summary.stalls, summary.stalled_ms, summary.longest_stall_ms) == (2, pytest.approx(130.0),
+                                                                             pytest.approx(80.0))
     assert summary.drops == 6
     assert summary.drops_after_stalls == 2  # 10.03 during a stall, 10.12 just after one
     assert summary.drops_in_steal == 1  # 15.2, in the 25 % half second; 14.8's had 2 %, 20.3 and 99.0 none

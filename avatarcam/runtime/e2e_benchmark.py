@@ -9,6 +9,7 @@ the machine's."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +19,17 @@ from avatarcam.audio.decode import decode_audio_file
 from avatarcam.audio.speech_synth import synthesize_espeak
 from avatarcam.plotting import pyplot
 from avatarcam.render.default_portrait import write_default_portrait
-from avatarcam.runtime.run_stats import RunStats
-from avatarcam.runtime.session import RunRequest, run_session
 from avatarcam.runtime.machine_watch import (
     LATE_S,
+    STOLEN_SHARE,
     MachineLoad,
     MachineWatcher,
     cpu_ticks,
     steal_percent,
-    STOLEN_SHARE,
     summarize_load,
 )
+from avatarcam.runtime.run_stats import RunStats
+from avatarcam.runtime.session import RunRequest, run_session
 
 WARMUP_S = 5.0  # left out of latency, fps and drops: model and renderer caches warming up
 PAUSE_S = 1.5  # silence between utterances, so idle ↔ talking switches are measured too
@@ -75,21 +76,18 @@ def run_e2e_bench(seconds: float, size: str, fps: float, backends: tuple[str, ..
             stats = run_session(request)
             stolen = steal_percent(before, cpu_ticks())
     summary = stats.summary(skip_s=WARMUP_S)
-    stalls = summarize_load(watcher.load, stats.drop_times, stats.started + WARMUP_S)
+    machine = summarize_load(watcher.load, stats.drop_times, stats.started + WARMUP_S)
     summary.update({"seconds": seconds, "size": size, "target_fps": fps, "steal_percent": stolen,
-                    "machine_stalls": {"count": stalls.count, "total_ms": stalls.total_ms,
-                                       "longest_ms": stalls.longest_ms,
-                                       "drops_after_stalls": stalls.drops_after_stalls,
-                                       "drops_in_steal": stalls.drops_in_steal}})
+                    "machine_load": asdict(machine)})
     return summary, stats, watcher.load
 
 
 def format_e2e(summary: dict[str, object]) -> str:
     """The summary as a few readable lines."""
     latency, motion, render = summary["latency_ms"], summary["motion_ready_ms"], summary["render_ms"]
-    stalls = summary["machine_stalls"]
+    machine = summary["machine_load"]
     assert isinstance(latency, dict) and isinstance(motion, dict) and isinstance(render, dict)
-    assert isinstance(stalls, dict)
+    assert isinstance(machine, dict)
     return "\n".join([
         f"end to end, {summary['seconds']:.0f} s at {summary['size']} / {summary['target_fps']:g} fps "
         f"(first {WARMUP_S:g} s left out as warm-up)",
@@ -104,10 +102,10 @@ def format_e2e(summary: dict[str, object]) -> str:
         f"CPU {summary['cpu_percent']} % (of one core), RSS {summary['rss_mb']} MB, marks {summary['memory_mb']}",
         "CPU time taken by the hypervisor meanwhile (steal): "
         + ("not known here" if summary["steal_percent"] is None else f"{summary['steal_percent']} %"),
-        f"after warm-up the machine stalled a watcher process {stalls['count']} times by {1000 * LATE_S:g} ms "
-        f"or more (longest {stalls['longest_ms']} ms, {stalls['total_ms']} ms in all); "
-        f"{stalls['drops_after_stalls']} of the {summary['drops_after_warmup']} drops came during or just after one, "
-        f"{stalls['drops_in_steal']} more in a half second when {STOLEN_SHARE:g} % or more of the CPU time was stolen",
+        f"after warm-up the machine stalled a watcher process {machine['stalls']} times by {1000 * LATE_S:g} ms "
+        f"or more (longest {machine['longest_stall_ms']} ms, {machine['stalled_ms']} ms in all); "
+        f"{machine['drops_after_stalls']} of the {summary['drops_after_warmup']} drops came during or just after one, "
+        f"{machine['drops_in_steal']} more in a half second when {STOLEN_SHARE:g} % or more of the CPU time was stolen",
     ])
 
 

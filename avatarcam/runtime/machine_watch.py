@@ -133,9 +133,9 @@ class LoadSummary:
     """The stalls of a stretch of run, and how many of its drops came with the machine's
     interference."""
 
-    count: int  # stalls
-    total_ms: float
-    longest_ms: float
+    stalls: int
+    stalled_ms: float  # all stalls together
+    longest_stall_ms: float
     drops: int  # drops in the stretch
     drops_after_stalls: int  # of them, during a stall or within DROP_AFTER_STALL_S of its end
     drops_in_steal: int  # of the rest, in a steal reading's span with STOLEN_SHARE or more
@@ -154,8 +154,8 @@ def summarize_load(load: MachineLoad, drop_times: Sequence[float], since: float)
     inside = reading < len(steal)
     stolen = np.zeros(len(drops), bool)
     stolen[inside] = steal[reading[inside], 1] >= STOLEN_SHARE
-    return LoadSummary(count=len(kept), total_ms=round(float(lengths.sum()), 1),
-                       longest_ms=round(float(lengths.max()), 1) if len(kept) else 0.0,
+    return LoadSummary(stalls=len(kept), stalled_ms=round(float(lengths.sum()), 1),
+                       longest_stall_ms=round(float(lengths.max()), 1) if len(kept) else 0.0,
                        drops=len(drops), drops_after_stalls=int(stalled.sum()),
                        drops_in_steal=int((stolen & ~stalled).sum()))
 
