@@ -11,6 +11,7 @@ import cv2
 import pytest
 
 from avatarcam.cli.main import build_parser
+from avatarcam.runtime.e2e_benchmark import format_e2e
 from tests.conftest import REPO_ROOT
 
 
@@ -87,6 +88,8 @@ def test_bench_e2e_json_reports_the_loop_and_draws_its_plots(tmp_path: Path) -> 
     machine = result["machine_load"]
     assert machine["drops_after_stalls"] + machine["drops_in_steal"] <= result["drops_after_warmup"]
     assert machine["stalls"] >= 0 and machine["longest_stall_ms"] <= machine["stalled_ms"] + 1e-6
+    text = format_e2e(result)  # what the command prints without --json
+    assert f"{result['drops_after_warmup']} drops came during or just after one" in text
     for picture in (histogram, timeline):
         image = cv2.imread(str(picture))
         assert image is not None and image.shape[0] > 200 and image.shape[1] > 400, picture
