@@ -73,8 +73,11 @@ def running_xvfb(*options: str) -> Iterator[str]:
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
         pytest.skip("Xvfb and xdotool are not installed (run install/system-packages.sh)")
     read_end, write_end = os.pipe()
+    # -noreset: by default an X server with no clients left resets itself, and a connection
+    # that arrives meanwhile is dropped; a desktop always has clients, a test's server may not
+    # (the hotkey check opens and closes one connection just before pynput opens its own).
     server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "800x600x24", "-nolisten", "tcp",
-                               *options], pass_fds=(write_end,), stderr=subprocess.DEVNULL)
+                               "-noreset", *options], pass_fds=(write_end,), stderr=subprocess.DEVNULL)
     os.close(write_end)
     try:
         with os.fdopen(read_end) as numbers:
