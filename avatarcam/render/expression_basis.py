@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import lsq_linear
 
 from avatarcam.motion.space import FIELD_NAMES, LOWER_BOUNDS, UPPER_BOUNDS, NUM_FIELDS
 from avatarcam.render import landmark_sets as ls
@@ -369,6 +368,10 @@ def to_canonical(landmarks: np.ndarray, pose: HeadPose) -> np.ndarray:
 def measure_expression(aligned: np.ndarray) -> np.ndarray:
     """The expression fields (len(EXPRESSION_FIELDS),) that best explain canonical-frame
     landmarks, each within its range: bounded least squares against the basis."""
+    # Imported here: scipy.optimize takes a third of a second to import, and only preparing
+    # an avatar measures expressions, not each run of a prepared one.
+    from scipy.optimize import lsq_linear
+
     basis = expression_basis()
     axis_weights = np.array([1.0, 1.0, DEPTH_WEIGHT])
     design = (basis.deltas * axis_weights).reshape(len(EXPRESSION_FIELDS), -1).T

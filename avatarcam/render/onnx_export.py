@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import onnx
 import torch
 
 from avatarcam.motion.space import NUM_FIELDS
@@ -33,5 +32,7 @@ def export_onnx(graph: RenderGraph, path: str | Path) -> Path:
             input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
         )
+    import onnx  # here: only an export needs it, not each run of the torch backend
+
     onnx.checker.check_model(str(path))
     return path
