@@ -25,7 +25,13 @@ from avatarcam.motion.stream import MotionStreamer, StreamConfig, default_model_
 from avatarcam.render.avatar import Avatar, prepare_avatar
 from avatarcam.render.backends import open_renderer
 from avatarcam.render.default_portrait import write_default_portrait
-from avatarcam.runtime.engine import MAX_PLAYBACK_DELAY_S, STATUS_FRAMES, Engine, EngineOptions
+from avatarcam.runtime.engine import (
+    MAX_PLAYBACK_DELAY_S,
+    READ_TIMEOUT_S,
+    STATUS_FRAMES,
+    Engine,
+    EngineOptions,
+)
 from avatarcam.sinks.camera_backends import list_camera_backends
 from avatarcam.sinks.sink import open_sinks
 from tests.conftest import REPO_ROOT
@@ -100,6 +106,33 @@ def test_file_to_mp4_runs_at_the_frame_rate_with_measured_latency(avatar: Avatar
     streams = _ffprobe(video)
     assert set(streams) == {"video", "audio"}
     assert abs(streams["video"] - streams["audio"]) < 0.5
+
+
+class CountingSource:
+    """A test stand-in around a real FileSource that counts the reads made after it ended."""
+
+    def __init__(self, inner: FileSource) -> None:
+        self.inner = inner
+        self.reads_after_end = 0
+
+    def __getattr__(self, name: str):  # start, stop, finished, duration: the file's own
+        return getattr(self.inner, name)
+
+    def read(self, timeout: float | None = None):
+        if self.inner.finished:
+            self.reads_after_end += 1
+        return self.inner.read(timeout)
+
+
+def test_an_ended_file_does_not_keep_the_audio_thread_spinning(avatar: Avatar, speech: Path) -> None:
+    """After the file, the avatar idles on silence; the audio thread must wait between
+    looks at the ended source (once it spun, starving the renderer: 67 ms frames, drops)."""
+    source = CountingSource(FileSource(speech, realtime=True))
+    tail_s = 1.0
+    with open_sinks(["null"], *SIZE, FPS) as sinks:
+        _engine(avatar, source, sinks, EngineOptions(fps=FPS, stop_when_source_ends=True, tail_s=tail_s)).run()
+    print(f"{source.reads_after_end} reads in the {tail_s:g} s after the end")
+    assert 0 < source.reads_after_end <= 3 * tail_s / READ_TIMEOUT_S
 
 
 def test_missing_microphone_keeps_the_avatar_idling(avatar: Avatar, caplog: pytest.LogCaptureFixture) -> None:

@@ -167,6 +167,8 @@ class Engine:
             if now - last_heard >= SOURCE_SILENT_S or self.source.finished:
                 for silent in self.filler.fill(now):
                     self._feed(silent)
+            if self.source.finished:  # it returns at once now: without a pause this loop would spin
+                self.stop_event.wait(READ_TIMEOUT_S)
 
     def _feed(self, chunk: AudioChunk) -> None:
         """One block through the front end; its features queued for the motion model, the
