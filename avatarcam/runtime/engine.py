@@ -10,7 +10,8 @@ motion frames:
   idling instead of freezing;
 - the render thread ticks at the output rate: it asks the playback clock which capture
   instant to show, renders the motion interpolated to it and hands the frame to the sinks.
-  A tick that comes too late is skipped and counted, never queued.
+  A tick that comes too late is skipped and counted, never queued. At the motion's own
+  rate (25 fps) the ticks slide to just after motion frames arrive (`TickPhase`).
 
 Both threads call torch, so torch runs one thread per caller while the engine runs: with
 its default pool of one thread per core, two callers on two cores slowed each other three-
@@ -46,6 +47,7 @@ from avatarcam.runtime.indicators import frozen_badge
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.silence import SilenceFiller
+from avatarcam.runtime.tick_phase import TickPhase
 from avatarcam.sinks.sink import OpenedSinks, OverlayStatus
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,7 @@ class Engine:
         self.clock = PlaybackClock(MIN_PLAYBACK_DELAY_S, MAX_PLAYBACK_DELAY_S, PLAYBACK_QUANTILE)
         self.stats = RunStats()
         self.behind = FallingBehind(options.fps)
+        self.phase = TickPhase(options.fps)
         self.filler = SilenceFiller(SAMPLE_RATE)
         self.rest_motion = np.asarray(rest_motion, np.float32)
         self.audio_taps = [sinks.send_audio, *audio_taps]
@@ -230,6 +233,7 @@ class Engine:
             else:
                 self.stats.still_frame(handed)
             next_tick += period
+            next_tick += self.phase.shift(next_tick, self.stats.motion_arrivals)
             late = int((time.monotonic() - next_tick) // period)
             if late > 0:
                 self.stats.dropped(time.monotonic(), late)
