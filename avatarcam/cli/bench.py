@@ -18,7 +18,8 @@ LONG_RUN_S = 630.0  # past the 10-minute memory mark
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """Fill in `bench` with one sub-subcommand per stage that exists (main names the parser and gives its one-line help)."""
+    """Fill in `bench` with one sub-subcommand per stage that exists (main names the parser
+    and gives its one-line help)."""
     parser.description = "Benchmarks print measured figures; record them in docs/benchmarks.md."
     stages = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     audio = stages.add_parser(
@@ -69,7 +70,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     e2e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e2e.add_argument("--plot", type=Path, help="also write a latency histogram (PNG)")
     e2e.add_argument("--timeline", type=Path,
-                     help="also write render times, dropped ticks, stolen CPU time and machine stalls over the run (PNG)")
+                     help="also write render times, dropped ticks, stolen CPU time and machine stalls "
+                     "over the run (PNG)")
     e2e.set_defaults(handler=_run_e2e)
 
 
@@ -97,7 +99,7 @@ def _run_motion(args: argparse.Namespace) -> int:
 def _run_e2e(args: argparse.Namespace) -> int:
     seconds = LONG_RUN_S if args.long else args.seconds
     summary, stats, load = run_e2e_bench(seconds, args.size, args.fps, tuple(args.backend or DEFAULT_ORDER),
-                                           args.audio, args.model)
+                                         args.audio, args.model)
     print(json.dumps(summary) if args.json else format_e2e(summary))
     if args.plot:
         plot_latency(stats, args.plot)

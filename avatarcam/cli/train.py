@@ -17,7 +17,8 @@ DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """Fill in `train` with one sub-subcommand per step that exists (main names the parser and gives its one-line help)."""
+    """Fill in `train` with one sub-subcommand per step that exists (main names the parser
+    and gives its one-line help)."""
     parser.description = "Steps that build the audio-to-motion model from synthetic speech."
     steps = parser.add_subparsers(dest="step", metavar="STEP", required=True)
     data = steps.add_parser(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import functools
 import threading
-
 from typing import TYPE_CHECKING
 
 import cv2
