@@ -11,7 +11,6 @@ taking CPU time from every core, so where Linux counts that ("steal"), the sente
 
 from __future__ import annotations
 
-import bisect
 from collections import deque
 from collections.abc import Callable
 
@@ -57,7 +56,7 @@ class FallingBehind:
         stolen = self._stolen_since(start, now)
         if now - start < MIN_TICKS_S:
             return None
-        drops = len(stats.drop_times) - bisect.bisect_left(stats.drop_times, start)
+        drops = stats.drops_since(start)
         frames = stats.handed_since(start)
         if drops == 0 or drops < DROP_SHARE * (drops + frames):
             return None

@@ -159,5 +159,6 @@ def summarize_load(load: MachineLoad, drop_times: Sequence[float], since: float)
                        drops=len(drops), drops_after_stalls=int(stalled.sum()),
                        drops_in_steal=int((stolen & ~stalled).sum()))
 
+
 if __name__ == "__main__":
     _watcher_main()

@@ -68,8 +68,11 @@ class RunStats:
 
     def handed_since(self, since: float) -> int:
         """How many frames of either kind were handed to the sinks at or after `since`."""
-        return (len(self.frame_times) - bisect.bisect_left(self.frame_times, since)
-                + len(self.still_frame_times) - bisect.bisect_left(self.still_frame_times, since))
+        return _count_since(self.frame_times, since) + _count_since(self.still_frame_times, since)
+
+    def drops_since(self, since: float) -> int:
+        """How many output ticks were skipped at or after `since`."""
+        return _count_since(self.drop_times, since)
 
     def motion_arrived(self, at: float, depicted: float) -> None:
         """Record a motion frame ready at `at` that shows the capture instant `depicted`:
@@ -106,7 +109,7 @@ class RunStats:
             "fps": round((kept_times.size - 1) / span, 2) if span > 0 else 0.0,
             "frames": len(handed),
             "drops": len(self.drop_times),
-            "drops_after_warmup": int(sum(t >= self.started + skip_s for t in self.drop_times)),
+            "drops_after_warmup": self.drops_since(self.started + skip_s),
             "held": self.held,
             "first_frame_ms": _ms(self.first_frame_at, self.started),
             "first_speech_frame_ms": _ms(self.first_speech_frame_at, self.first_speech_at),
@@ -137,6 +140,11 @@ class RunStats:
         """Write `summary()` to `path`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.summary(), indent=1) + "\n", encoding="utf-8")
+
+
+def _count_since(times: list[float], since: float) -> int:
+    """How many of the ascending `times` are at or after `since`."""
+    return len(times) - bisect.bisect_left(times, since)
 
 
 def _values_since(records: list[tuple[float, float]], since: float) -> np.ndarray:
