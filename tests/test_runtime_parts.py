@@ -101,10 +101,12 @@ def test_the_watcher_sees_a_pause_of_its_process() -> None:
         os.kill(watcher.pid, signal.SIGSTOP)
         paused = time.monotonic()
         time.sleep(0.2)
+        resumed = time.monotonic()
         os.kill(watcher.pid, signal.SIGCONT)
         time.sleep(0.3)
+    # A busy machine adds stalls of its own (CI saw two 0.17-0.2 s ones in a row), so the check is that
+    # one stall spans the whole pause, not that the pause is the only long one.
     stalls = watcher.load.stalls
-    long = [(a, b) for a, b in stalls if b - a >= 0.15]
-    assert len(long) == 1 and long[0][0] <= paused + 0.01 and long[0][1] >= paused + 0.2, stalls
+    assert any(a <= paused + 0.01 and b >= resumed for a, b in stalls), (paused, resumed, stalls)
     if sys.platform.startswith("linux"):  # 1.5 s of watching: steal read at least twice
         assert len(watcher.load.steal) >= 2 and all(0.0 <= share <= 100.0 for _, share in watcher.load.steal)
