@@ -76,6 +76,19 @@ def test_bench_audio_json_reports_cost_and_delay(real_speech_clips: list[Path]) 
     assert delay["p50"] >= result["vad_config_delay_ms"]
 
 
+def test_bench_motion_json_times_every_config_on_both_cpu_runtimes() -> None:
+    done = _cli("bench", "motion", "--frames", "8", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    rows = {(r["device"], r["runtime"], r["chunk_frames"], r["steps"]): r for r in report["results"]}
+    for runtime in ("torch", "onnxruntime"):
+        assert {(c, s) for d, rt, c, s in rows if (d, rt) == ("cpu", runtime)} == {
+            (c, s) for c in (1, 2, 4) for s in (1, 2, 4)}
+    for row in rows.values():
+        assert 0 < row["ms_p50"] <= row["ms_p95"]
+        assert row["ms_per_frame_p50"] == pytest.approx(row["ms_p50"] / row["chunk_frames"], abs=1e-3)
+
+
 def test_bench_e2e_json_reports_the_loop_and_draws_its_plots(tmp_path: Path) -> None:
     histogram, timeline = tmp_path / "latency.png", tmp_path / "timeline.png"
     done = _cli("bench", "e2e", "--seconds", "8", "--json", "--plot", str(histogram), "--timeline", str(timeline))

@@ -1,4 +1,4 @@
-"""The motion denoiser, its sampler, weights files, ONNX export and the training step."""
+"""The motion denoiser, its sampler, weights files and the training step."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 import pytest
 import soundfile
 import torch
@@ -17,7 +16,6 @@ from avatarcam.cli.main import main
 from avatarcam.constants import MOTION_FPS
 from avatarcam.motion.framing import audio_end_to_frame_instant_s
 from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
-from avatarcam.motion.onnx_export import INPUT_NAMES, example_inputs, export_onnx
 from avatarcam.motion.sampler import MAX_STEPS, early_dense_schedule, linear_schedule, sample
 from avatarcam.motion.space import NUM_FIELDS, field_mask
 from avatarcam.motion.stream import MotionModelError, default_model_path, load_motion_model
@@ -25,7 +23,6 @@ from avatarcam.train.fit import MOUTH_LOSS_FIELDS, FitConfig, field_loss_weights
 
 SMALL = ModelConfig(audio_channels=16, channels=16, dilations=(1, 2), audio_dilations=(1, 2))
 MAX_WEIGHTS_BYTES = 20 * 1024 * 1024
-ONNX_TOLERANCE = 1e-4
 
 
 def _inputs(model: MotionDenoiser, batch: int = 2, frames: int = 12) -> tuple[torch.Tensor, ...]:
@@ -122,20 +119,6 @@ def test_shipped_weights_load_and_are_small() -> None:
     waits_s = -audio_end_to_frame_instant_s(model.network.config.feature_lag) + lookahead_s
     assert waits_s <= 0.080  # all the audio a frame waits for
     assert torch.all(model.network.motion_std > 0)
-
-
-def test_onnx_step_matches_torch(tmp_path: Path) -> None:
-    model = load_motion_model().network
-    path = export_onnx(model, tmp_path / "step.onnx", chunk_frames=2)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    inputs = example_inputs(model, chunk_frames=2, seed=5)
-    with torch.no_grad():
-        expected = model(*inputs).numpy()
-    got = session.run(None, {name: value.numpy() for name, value in zip(INPUT_NAMES, inputs)})[0]
-    assert got.shape == expected.shape
-    assert float(np.abs(got - expected).max()) <= ONNX_TOLERANCE
 
 
 @pytest.mark.parametrize("content", [None, b"not a model", b""])

@@ -2,11 +2,13 @@
 
 Each configuration drives a real `MotionStreamer` with front-end steps that each complete
 one chunk of audio, and times `push` (framing, audio encoder, the sampler's steps, clamping):
-the work the live engine does per chunk. The CPU runs on one thread, as the engine budgets it.
+the work the live engine does per chunk. The CPU runs on one thread, as the engine budgets it,
+once with the chunks in eager torch and once in ONNX Runtime (what `avatarcam run` uses there).
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,9 +48,11 @@ def _synchronise(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_config(model: LoadedMotionModel, config: StreamConfig, frames: int) -> list[float]:
-    """Seconds per `push` that produced a chunk, over about `frames` motion frames."""
-    streamer = MotionStreamer(model, config)
+def time_config(model: LoadedMotionModel, config: StreamConfig, frames: int,
+                graphs: Path | None = None) -> list[float]:
+    """Seconds per `push` that produced a chunk, over about `frames` motion frames (chunks
+    in ONNX Runtime with its graphs in `graphs` when given, else in torch)."""
+    streamer = MotionStreamer(model, config, graphs=graphs)
     durations: list[float] = []
     for index, step in enumerate(_feature_steps(frames + WARMUP_CHUNKS * config.chunk_frames, config.chunk_frames)):
         _synchronise(model.device)
@@ -60,9 +64,11 @@ def time_config(model: LoadedMotionModel, config: StreamConfig, frames: int) -> 
     return durations
 
 
-def devices() -> list[str]:
-    """The devices benchmarked here: the CPU, and CUDA when torch sees a GPU."""
-    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+def runtimes() -> list[tuple[str, str]]:
+    """(device, runtime) pairs benchmarked here: the CPU in torch and in ONNX Runtime, and
+    CUDA in torch when torch sees a GPU."""
+    cpu = [("cpu", "torch"), ("cpu", "onnxruntime")]
+    return [*cpu, ("cuda", "torch")] if torch.cuda.is_available() else cpu
 
 
 def run_motion_bench(model_path: Path | None = None, frames: int = 250) -> dict[str, object]:
@@ -71,18 +77,20 @@ def run_motion_bench(model_path: Path | None = None, frames: int = 250) -> dict[
     torch.set_num_threads(CPU_THREADS)
     results: list[dict[str, object]] = []
     try:
-        for device in devices():
-            model = load_motion_model(model_path, device=device)
-            for chunk in CHUNK_FRAMES:
-                for steps in STEPS:
-                    config = StreamConfig(chunk_frames=chunk, steps=steps)
-                    summary = percentile_summary(time_config(model, config, frames), scale=1000.0)
-                    results.append({
-                        "device": device, "chunk_frames": chunk, "steps": steps,
-                        "ms_p50": summary["p50"], "ms_p95": summary["p95"],
-                        "ms_per_frame_p50": round(summary["p50"] / chunk, 3),
-                        "ms_per_frame_p95": round(summary["p95"] / chunk, 3),
-                    })
+        with tempfile.TemporaryDirectory(prefix="avatarcam-graphs-") as tmp:
+            for device, runtime in runtimes():
+                model = load_motion_model(model_path, device=device)
+                graphs = Path(tmp) if runtime == "onnxruntime" else None
+                for chunk in CHUNK_FRAMES:
+                    for steps in STEPS:
+                        config = StreamConfig(chunk_frames=chunk, steps=steps)
+                        summary = percentile_summary(time_config(model, config, frames, graphs), scale=1000.0)
+                        results.append({
+                            "device": device, "runtime": runtime, "chunk_frames": chunk, "steps": steps,
+                            "ms_p50": summary["p50"], "ms_p95": summary["p95"],
+                            "ms_per_frame_p50": round(summary["p50"] / chunk, 3),
+                            "ms_per_frame_p95": round(summary["p95"] / chunk, 3),
+                        })
     finally:
         torch.set_num_threads(previous_threads)
     default = StreamConfig()
@@ -93,8 +101,8 @@ def run_motion_bench(model_path: Path | None = None, frames: int = 250) -> dict[
 
 def format_motion_bench(report: dict[str, object]) -> str:
     """The figures as a table."""
-    rows = [[str(r["device"]), str(r["chunk_frames"]), str(r["steps"]), f"{r['ms_p50']:.2f}",
+    rows = [[str(r["device"]), str(r["runtime"]), str(r["chunk_frames"]), str(r["steps"]), f"{r['ms_p50']:.2f}",
              f"{r['ms_p95']:.2f}", f"{r['ms_per_frame_p50']:.2f}", f"{r['ms_per_frame_p95']:.2f}"]
             for r in report["results"]]  # type: ignore[union-attr]
-    table = format_table(["device", "chunk", "steps", "ms/chunk p50", "p95", "ms/frame p50", "p95"], rows)
+    table = format_table(["device", "runtime", "chunk", "steps", "ms/chunk p50", "p95", "ms/frame p50", "p95"], rows)
     return f"motion model, {report['cpu_threads']} CPU thread, {report['frames']} frames per row\n{table}"

@@ -31,12 +31,13 @@ class OfflineMotion:
 
 
 def motion_for_file(path: str | Path, *, model_path: Path | None = None, seed: int = 0,
-                    config: StreamConfig | None = None) -> OfflineMotion:
-    """Run `path` through FileSource → AudioFrontend → MotionStreamer and collect the frames."""
+                    config: StreamConfig | None = None, graphs: Path | None = None) -> OfflineMotion:
+    """Run `path` through FileSource → AudioFrontend → MotionStreamer and collect the frames
+    (in ONNX Runtime with its graphs in `graphs` when given, as the live engine runs it)."""
     model = load_motion_model(model_path)
     source = FileSource(path, realtime=False)
     frontend = AudioFrontend(source.rate)
-    streamer = MotionStreamer(model, config or StreamConfig(), seed=seed)
+    streamer = MotionStreamer(model, config or StreamConfig(), seed=seed, graphs=graphs)
     frames: list[MotionFrame] = []
     while (chunk := source.read()) is not None:
         frames += streamer.push(frontend.process(chunk))

@@ -21,11 +21,12 @@ import torch
 from avatarcam.audio.frontend import FrontendStep
 from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
+from avatarcam.motion.chunk_runner import ChunkRunner, open_chunk_runner
 from avatarcam.motion.framing import audio_end_to_frame_instant_s, frame_vad, silence_features
 from avatarcam.motion.jaw_contrast import JawContrast
 from avatarcam.motion.liveliness import Liveliness
 from avatarcam.motion.model import FRAME_FEATURES, MotionDenoiser, model_from_payload
-from avatarcam.motion.sampler import check_steps, linear_schedule, sample
+from avatarcam.motion.sampler import check_steps, draw_noise
 from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
 
 MODEL_FILE = "motion.pt"
@@ -119,7 +120,10 @@ def _as_field_vector(values: npt.ArrayLike, name: str) -> Vector:
 class MotionStreamer:
     """Turns front-end steps into motion frames with the causal denoiser, chunk by chunk."""
 
-    def __init__(self, model: LoadedMotionModel, config: StreamConfig = StreamConfig(), seed: int = 0) -> None:
+    def __init__(self, model: LoadedMotionModel, config: StreamConfig = StreamConfig(), seed: int = 0,
+                 graphs: Path | None = None) -> None:
+        """`graphs`: a folder for exported chunk graphs; given, chunks run in ONNX Runtime on
+        the CPU (the graph exported on first use), else in torch."""
         network = model.network
         self._lookahead = network.config.lookahead_frames
         if config.lookahead_frames not in (None, self._lookahead):
@@ -128,10 +132,12 @@ class MotionStreamer:
                 f"frame(s); the stream asks for {config.lookahead_frames}"
             )
         self.model, self.config = model, config
-        self._net = network
         self._context = network.config.context_frames if config.context_frames is None else config.context_frames
+        self.runner: ChunkRunner = open_chunk_runner(network, model.path, model.device, config.steps,
+                                                     config.chunk_frames, self._context, graphs)
+        self._motion_mean = network.motion_mean.cpu().numpy()
+        self._motion_std = network.motion_std.cpu().numpy()
         self._generator = torch.Generator().manual_seed(seed)
-        self._times = linear_schedule(config.steps)
         self._lag = network.config.feature_lag
         self._to_instant_s = audio_end_to_frame_instant_s(self._lag)
         self._rows = silence_features(self._lag)  # log-mel rows from feature index -self._lag
@@ -140,12 +146,8 @@ class MotionStreamer:
         self._vad_ends: list[float] = []
         self._vad_states: list[float] = []
         self._done = 0  # motion frames emitted so far
-        with torch.no_grad():
-            start = network.normalise(torch.from_numpy(neutral()).to(model.device))
-        self._history = start.expand(self._context, NUM_FIELDS).clone()
-        self._preset_target = torch.zeros(1, NUM_FIELDS, device=model.device)
-        self._preset_weight = torch.zeros(1, NUM_FIELDS, device=model.device)
-        self._preset_numpy = (np.zeros(NUM_FIELDS, np.float32), np.zeros(NUM_FIELDS, np.float32))  # for the layer
+        self._history = np.repeat(self._normalise(neutral())[None], self._context, axis=0)
+        self._preset = (np.zeros(NUM_FIELDS, np.float32), np.zeros(NUM_FIELDS, np.float32))  # target, weight
         self._liveliness = Liveliness(seed) if config.liveliness else None
         self._jaw_contrast = JawContrast(config.jaw_contrast)
 
@@ -160,10 +162,7 @@ class MotionStreamer:
         target_v, weight_v = _as_field_vector(target, "target"), _as_field_vector(weight, "weight")
         if np.any(weight_v < 0.0) or np.any(weight_v > 1.0):
             raise ValueError("preset weights must lie in 0 … 1")
-        device = self.model.device
-        self._preset_target = torch.from_numpy(target_v).to(device).unsqueeze(0)
-        self._preset_weight = torch.from_numpy(weight_v).to(device).unsqueeze(0)
-        self._preset_numpy = (target_v.copy(), weight_v.copy())
+        self._preset = (target_v.copy(), weight_v.copy())
 
     def push(self, step: FrontendStep) -> list[MotionFrame]:
         """Take one front-end step; return every motion frame its audio completed."""
@@ -222,41 +221,30 @@ class MotionStreamer:
 
     def _chunk(self, size: int) -> list[MotionFrame]:
         """Sample the next `size` frames with the past frames as context."""
-        net, device = self._net, self.model.device
         first = self._done - self._context
-        window = self._context + size
-        features, vad, times = self._frame_audio(first, window + self._lookahead)
-        known = torch.zeros(1, window, device=device)
-        known[:, : self._context] = 1.0
-        mel = torch.from_numpy(features).to(device).unsqueeze(0)
-        flags = torch.from_numpy(vad).to(device).unsqueeze(0)
-        history = self._history.unsqueeze(0)
-        with torch.no_grad():
-            audio = net.encode_audio(mel, flags)
-            preset = net.encode_preset(self._preset_target, self._preset_weight)
-
-            def velocity(chunk: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-                x = torch.cat((history, chunk), dim=1)
-                return net.velocity(x, known, t, audio, preset)[:, self._context:]
-
-            generated = sample(velocity, (1, size, NUM_FIELDS), steps=self.config.steps,
-                               generator=self._generator, schedule=lambda _: self._times,
-                               temperature=self.config.temperature, device=device)
-            vectors = clamp(net.denormalise(generated[0]).cpu().numpy())
-            speech = vad[self._context:] > 0.5
-            normalised = net.normalise(torch.from_numpy(vectors).to(device))
-        self._history = torch.cat((self._history, normalised))[-self._context:] if self._context else self._history
+        features, vad, times = self._frame_audio(first, self._context + size + self._lookahead)
+        noise = self.config.temperature * draw_noise((1, size, NUM_FIELDS), self._generator).numpy()
+        target, weight = self._preset
+        generated = self.runner((self._history[None], noise, features[None], vad[None],
+                                 target[None], weight[None]))
+        vectors = clamp(generated[0] * self._motion_std + self._motion_mean)
+        self._history = np.concatenate((self._history, self._normalise(vectors)))[len(vectors):]
+        speech = vad[self._context:] > 0.5
         out = [self._frame(float(times[self._context + i]), vectors[i], bool(speech[i]))
                for i in range(size)]
         self._done += size
         return out
+
+    def _normalise(self, vectors: np.ndarray) -> np.ndarray:
+        """Motion units → the flow's unit-variance space (float32)."""
+        return ((vectors - self._motion_mean) / self._motion_std).astype(np.float32)
 
     def _frame(self, time: float, vector: Vector, speech: bool) -> MotionFrame:
         """The emitted frame: the model's vector with jaw contrast and, when it is on, the
         liveliness layer."""
         vector = self._jaw_contrast.apply(vector)
         if self._liveliness is not None:
-            vector = self._liveliness.apply(time, vector, speech, *self._preset_numpy)
+            vector = self._liveliness.apply(time, vector, speech, *self._preset)
         return MotionFrame(time, vector, speech)
 
     def _forget(self) -> None:

@@ -129,9 +129,12 @@ def run_session(request: RunRequest) -> RunStats:
     size = output_size(request.size)
     with ExitStack() as stack, stop_signals_interrupt():
         avatar = _avatar(request)
-        backend, renderer = open_renderer(avatar, size.name, cache_root() / "graphs", request.backends)
-        log.info("Rendering with %s at %dx%d, %g fps.", backend, size.width, size.height, request.fps)
-        streamer = MotionStreamer(load_motion_model(request.model_path), StreamConfig(), seed=request.seed)
+        graphs = cache_root() / "graphs"
+        backend, renderer = open_renderer(avatar, size.name, graphs, request.backends)
+        streamer = MotionStreamer(load_motion_model(request.model_path), StreamConfig(), seed=request.seed,
+                                  graphs=graphs)
+        log.info("Rendering with %s at %dx%d, %g fps; the motion model runs in %s.", backend, size.width,
+                 size.height, request.fps, streamer.runner.name)
         source = _source(request)
         sinks = stack.enter_context(open_sinks(request.sinks, size.width, size.height, request.fps,
                                                SinkSettings()))

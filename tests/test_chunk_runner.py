@@ -1,0 +1,103 @@
+"""The motion model's chunk runners: the exported chunk graph in ONNX Runtime against eager
+torch, the graph cache, and the fall-back to torch."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from avatarcam.motion import onnx_export
+from avatarcam.motion.chunk_runner import OnnxChunkRunner, TorchChunkRunner, open_chunk_runner
+from avatarcam.motion.chunk_sampler import ChunkSampler
+from avatarcam.motion.offline import motion_for_file
+from avatarcam.motion.stream import LoadedMotionModel, StreamConfig, load_motion_model
+from tests.test_motion_stream import _real_clips
+
+TOLERANCE = 1e-4  # normalised units (chunk) and motion units (frames); measured gaps are ~2e-6
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LoadedMotionModel:
+    return load_motion_model()
+
+
+def _open(model: LoadedMotionModel, graphs: Path | None, steps: int = 2, chunk: int = 1,
+          context: int | None = None):
+    context = model.network.config.context_frames if context is None else context
+    return open_chunk_runner(model.network, model.path, model.device, steps, chunk, context, graphs)
+
+
+@pytest.mark.parametrize("chunk, steps", [(1, 2), (2, 4)])
+def test_chunk_graph_matches_eager_torch(shipped: LoadedMotionModel, tmp_path: Path, chunk: int, steps: int) -> None:
+    runner = _open(shipped, tmp_path, steps=steps, chunk=chunk)
+    assert runner.name == "onnxruntime"
+    for seed in range(3):
+        inputs = [t.numpy() for t in onnx_export.example_inputs(shipped.network, chunk, seed=seed)]
+        with torch.no_grad():
+            expected = ChunkSampler(shipped.network, steps)(*map(torch.from_numpy, inputs)).numpy()
+        got = runner(inputs)
+        assert got.shape == expected.shape == (1, chunk, expected.shape[-1])
+        assert float(np.abs(got - expected).max()) <= TOLERANCE
+        assert float(np.abs(expected).max()) > 0.1  # the comparison is not between two zeros
+
+
+def test_streamed_real_speech_is_the_same_on_both_runtimes(tmp_path: Path) -> None:
+    clip = _real_clips()[0]
+    config = StreamConfig(chunk_frames=4)  # the stream's last chunk is shorter: the fall-back's shape
+    on_torch = motion_for_file(clip, config=config).track.frames
+    on_ort = motion_for_file(clip, config=config, graphs=tmp_path).track.frames
+    assert len(list(tmp_path.glob("motion_*.onnx"))) == 1
+    assert on_torch.shape == on_ort.shape and len(on_torch) % 4 != 0
+    assert float(np.abs(on_torch - on_ort).max()) <= TOLERANCE
+
+
+def test_other_window_shapes_go_to_the_fallback(shipped: LoadedMotionModel, tmp_path: Path) -> None:
+    asked: list[tuple[int, ...]] = []
+
+    def fallback(inputs):
+        asked.append(inputs[1].shape)
+        return np.zeros_like(inputs[1])
+
+    fallback.name = "recording"  # type: ignore[attr-defined]
+    graph = onnx_export.export_onnx(shipped.network, tmp_path / "g.onnx", chunk_frames=2, steps=2)
+    runner = OnnxChunkRunner(graph, fallback)
+    runner([t.numpy() for t in onnx_export.example_inputs(shipped.network, 2)])
+    assert asked == []
+    runner([t.numpy() for t in onnx_export.example_inputs(shipped.network, 1)])
+    assert asked == [(1, 1, shipped.network.config.fields)]
+
+
+def test_the_graph_is_exported_once_per_weights_and_window(shipped: LoadedMotionModel, tmp_path: Path) -> None:
+    _open(shipped, tmp_path)
+    (first,) = tmp_path.glob("*.onnx")
+    stamp = first.stat().st_mtime_ns
+    _open(shipped, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [first.name] and first.stat().st_mtime_ns == stamp
+    _open(shipped, tmp_path, steps=1)
+    assert len(list(tmp_path.glob("*.onnx"))) == 2 and not list(tmp_path.glob("*.part"))
+
+
+def test_torch_runs_it_without_a_graph_folder_or_a_context(shipped: LoadedMotionModel, tmp_path: Path) -> None:
+    assert isinstance(_open(shipped, None), TorchChunkRunner)
+    assert isinstance(_open(shipped, tmp_path, context=0), TorchChunkRunner)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_failed_export_falls_back_to_torch_in_one_sentence(shipped: LoadedMotionModel, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("Exporting the operator 'aten::boom' is not supported\nlong trace")
+
+    monkeypatch.setattr(onnx_export, "export_onnx", broken)
+    with caplog.at_level(logging.WARNING):
+        runner = _open(shipped, tmp_path)
+    assert runner.name == "torch"
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    message = record.getMessage()
+    assert "aten::boom" in message and "long trace" not in message and "torch" in message
+    assert not list(tmp_path.iterdir())
