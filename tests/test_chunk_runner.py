@@ -101,3 +101,24 @@ def test_a_failed_export_falls_back_to_torch_in_one_sentence(shipped: LoadedMoti
     message = record.getMessage()
     assert "aten::boom" in message and "long trace" not in message and "torch" in message
     assert not list(tmp_path.iterdir())
+
+
+def test_a_damaged_cached_graph_is_exported_again(shipped: LoadedMotionModel, tmp_path: Path) -> None:
+    _open(shipped, tmp_path)
+    (graph,) = tmp_path.glob("*.onnx")
+    graph.write_bytes(graph.read_bytes()[:1000])  # cut short, as a full disk would leave it
+    runner = _open(shipped, tmp_path)
+    assert runner.name == "onnxruntime" and graph.stat().st_size > 1000
+    inputs = [t.numpy() for t in onnx_export.example_inputs(shipped.network, 1)]
+    assert np.all(np.isfinite(runner(inputs)))
+
+
+def test_an_unwritable_graph_folder_is_named_in_the_warning(shipped: LoadedMotionModel, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    blocked = tmp_path / "graphs"
+    blocked.write_text("a file where the folder should be")
+    with caplog.at_level(logging.WARNING):
+        runner = _open(shipped, blocked)
+    assert runner.name == "torch"
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert str(blocked) in record.getMessage() and "writable" in record.getMessage()

@@ -312,11 +312,20 @@ def test_preview_window_shows_the_frame_with_overlay(xvfb_display: str) -> None:
         width, height = sink_probe.SIZE
         assert (geometry.width, geometry.height) == (width, height)
         deadline = time.monotonic() + 8.0
+        nudge_at = time.monotonic() + 2.0
         while True:  # the window paints a moment after it is mapped, later on a busy machine
             image = window.get_image(0, 0, width, height, Xlib.X.ZPixmap, 0xFFFFFFFF)
             pixels = np.frombuffer(image.data, np.uint8).reshape(height, width, 4)[..., 2::-1]  # BGRX -> RGB
             if tuple(pixels[height - 10, width - 10]) == sink_probe.PREVIEW_COLOR or time.monotonic() > deadline:
                 break
+            if time.monotonic() > nudge_at:
+                # In session 13 the window now and then stayed black for all 8 s (3 runs in about 12,
+                # not seen again since); most likely Qt missed its first Expose, which on a bare Xvfb
+                # no window manager sends again. Mapping the window again makes the server send one.
+                print("preview window still black after 2 s: mapping it again")
+                for action in ("windowunmap", "windowmap"):
+                    subprocess.run(["xdotool", action, "--sync", found[0]], env=env, check=True, timeout=5)
+                nudge_at = deadline
             time.sleep(0.1)
         display.close()
         assert tuple(pixels[height - 10, width - 10]) == sink_probe.PREVIEW_COLOR

@@ -104,9 +104,14 @@ def open_chunk_runner(network: MotionDenoiser, weights: Path, device: str, steps
         return torch_runner
     try:
         graph = _graph_file(network, weights, context, chunk, steps, graphs)
-        return OnnxChunkRunner(graph, torch_runner)
+        try:
+            return OnnxChunkRunner(graph, torch_runner)
+        except Exception:  # noqa: BLE001 - a damaged cached graph (a full disk, say): export it again, once
+            graph.unlink(missing_ok=True)
+            return OnnxChunkRunner(_graph_file(network, weights, context, chunk, steps, graphs), torch_runner)
     except Exception as err:  # noqa: BLE001 - any failure here leaves the working torch path
-        log.warning("The motion model runs in torch, which costs more CPU: ONNX Runtime could not "
-                    "take it (%s). Reinstall onnx and onnxruntime to get the faster path back.",
-                    str(err).splitlines()[0] if str(err) else type(err).__name__)
+        log.warning("The motion model runs in torch, which costs more CPU, because its ONNX Runtime "
+                    "graph could not be made or loaded (%s); check that %s is writable and that onnx "
+                    "and onnxruntime are installed (.venv/bin/pip install -e .).",
+                    str(err).splitlines()[0] if str(err) else type(err).__name__, graphs)
         return torch_runner
