@@ -1,7 +1,7 @@
 """What runs the motion model's chunks: torch, eagerly, on any device; or, on the CPU, ONNX
 Runtime on the chunk graph exported once per weights file and window shape.
 
-On the live engine's CPU path ONNX Runtime makes a chunk about four times cheaper (one call
+On the live engine's CPU path ONNX Runtime makes a chunk about 3.5 times cheaper (one call
 instead of hundreds of small torch operations) and holds no interpreter lock while it runs,
 so the render thread sharing the process keeps more of the machine. Where it cannot run or
 the export fails, the stream runs on torch and says so once.
