@@ -16,7 +16,14 @@ from avatarcam.cli.main import main
 from avatarcam.constants import MOTION_FPS
 from avatarcam.motion.framing import audio_end_to_frame_instant_s
 from avatarcam.motion.model import ModelConfig, MotionDenoiser, weights_payload
-from avatarcam.motion.sampler import MAX_STEPS, early_dense_schedule, linear_schedule, sample
+from avatarcam.motion.sampler import (
+    MAX_STEPS,
+    check_steps,
+    draw_noise,
+    early_dense_schedule,
+    linear_schedule,
+    sample_euler,
+)
 from avatarcam.motion.space import NUM_FIELDS, field_mask
 from avatarcam.motion.stream import MotionModelError, default_model_path, load_motion_model
 from avatarcam.train.fit import MOUTH_LOSS_FIELDS, FitConfig, field_loss_weights, fit_model, log_path
@@ -80,8 +87,8 @@ def test_sampler_is_deterministic_per_seed_for_every_step_count() -> None:
     def run(seed: int, steps: int, seen: list[int] | None = None) -> torch.Tensor:
         callback = (lambda i, t, xs: seen.append(i)) if seen is not None else None
         with torch.no_grad():
-            return sample(velocity, (1, 2, NUM_FIELDS), steps=steps,
-                          generator=torch.Generator().manual_seed(seed), callback=callback)
+            noise = draw_noise((1, 2, NUM_FIELDS), torch.Generator().manual_seed(seed))
+            return sample_euler(velocity, noise, linear_schedule(check_steps(steps)), callback)
 
     for steps in range(1, MAX_STEPS + 1):
         seen: list[int] = []

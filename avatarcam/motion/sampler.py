@@ -52,12 +52,3 @@ def sample_euler(velocity: Velocity, noise: Tensor, times: Tensor,
         if callback is not None:
             callback(i, times[i + 1], x)
     return x
-
-
-def sample(velocity: Velocity, shape: tuple[int, ...], *, steps: int, generator: torch.Generator,
-           schedule: Callable[[int], Tensor] = linear_schedule, temperature: float = 1.0,
-           callback: StepCallback | None = None, device: str = "cpu") -> Tensor:
-    """A sample of `shape` in `steps` Euler steps from noise drawn with `generator` and
-    scaled by `temperature` (1 = the trained distribution, 0 = its most likely path)."""
-    times = schedule(check_steps(steps))
-    return sample_euler(velocity, temperature * draw_noise(shape, generator).to(device), times, callback)
