@@ -34,8 +34,13 @@ class JawContrast:
     def apply(self, vector: Vector) -> Vector:
         """`vector` with its jaw_open change since the previous frame amplified (a copy)."""
         jaw = float(vector[JAW])
-        previous = jaw if self._previous is None else self._previous
-        out = np.array(vector, dtype=np.float32, copy=True)
-        out[JAW] = jaw + self.gain * (jaw - previous)
+        out = self.lead(vector, jaw if self._previous is None else self._previous)
         self._previous = jaw
+        return out
+
+    def lead(self, vector: Vector, previous_jaw: float) -> Vector:
+        """`vector` with its jaw_open change from `previous_jaw` (one frame period before)
+        amplified, leaving the stream's state alone (a copy)."""
+        out = np.array(vector, dtype=np.float32, copy=True)
+        out[JAW] = out[JAW] + self.gain * (out[JAW] - previous_jaw)
         return clamp(out)

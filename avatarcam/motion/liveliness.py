@@ -93,6 +93,10 @@ class _Blinks:
         if time >= self._due:
             self._start, self._duration = time, float(self._rng.uniform(*BLINK_DURATION_S))
             self._due = time + self._wait()
+        return self.closure_at(time)
+
+    def closure_at(self, time: float) -> float:
+        """Closure at `time` within the blink under way, starting none and changing nothing."""
         return blink_closure(time - self._start, self._duration)
 
     def _wait(self) -> float:
@@ -193,6 +197,11 @@ class Liveliness:
         out[_SWAY] += self._sway.offset(dt)
         out[_EYES] = np.maximum(out[_EYES], self._blinks.closure(time, speech))
         return clamp(out)
+
+    def eyelids_at(self, time: float) -> float:
+        """The blink closure at `time` (after the latest frame given), changing nothing: for
+        a frame shown between two frames of the stream."""
+        return self._blinks.closure_at(time)
 
     def _step(self, time: float) -> float:
         """Seconds since the previous frame (one frame period for the first)."""

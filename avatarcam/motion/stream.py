@@ -7,6 +7,7 @@ model's input, which is how it settles into idle motion on silence and back out 
 Each frame is stamped with the capture-clock instant it depicts — the start of its 40 ms
 span, the instant its training target was sampled at (`train/targets.py`) — so the engine
 measures microphone-to-frame latency from the sound the face shows, not from a later one.
+With `half_steps`, a shown-only frame 20 ms after each one follows it (`motion/half_step.py`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import numpy.typing as npt
 import torch
 
 from avatarcam.audio.frontend import FrontendStep
-from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
+from avatarcam.constants import FEATURES_PER_HALF_STEP, FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.chunk_runner import ChunkRunner, open_chunk_runner
 from avatarcam.motion.framing import audio_end_to_frame_instant_s, frame_vad, silence_features
-from avatarcam.motion.jaw_contrast import JawContrast
+from avatarcam.motion.half_step import half_step_context, half_step_vector
+from avatarcam.motion.jaw_contrast import JAW, JawContrast
 from avatarcam.motion.liveliness import Liveliness
 from avatarcam.motion.model import FRAME_FEATURES, MotionDenoiser, model_from_payload
 from avatarcam.motion.sampler import check_steps, draw_noise
@@ -89,6 +91,9 @@ class StreamConfig:
     context_frames: int | None = None  # past frames fed back; None = the model's receptive field
     liveliness: bool = True  # blinks, breathing, sway and a head leash on the frames (motion/liveliness.py)
     jaw_contrast: float = 0.35  # share of each frame's jaw change added to it (motion/jaw_contrast.py); 0 = off
+    # also emit, 20 ms after each frame, the frame halfway to the next (motion/half_step.py):
+    # motion every 20 ms for outputs whose ticks cannot sit just after the 25 fps frames
+    half_steps: bool = False
 
     def __post_init__(self) -> None:
         check_steps(self.steps)
@@ -107,6 +112,7 @@ class MotionFrame:
     time: float  # capture-clock instant the frame depicts: the start of its 40 ms span
     vector: Vector  # (NUM_FIELDS,) float32 motion, clamped to the fields' ranges
     speech: bool  # the live VAD state the frame was made with
+    half_step: bool = False  # halfway between two frames of the stream, shown only (motion/half_step.py)
 
 
 def _as_field_vector(values: npt.ArrayLike, name: str) -> Vector:
@@ -138,6 +144,7 @@ class MotionStreamer:
         self._motion_mean = network.motion_mean.cpu().numpy()
         self._motion_std = network.motion_std.cpu().numpy()
         self._generator = torch.Generator().manual_seed(seed)
+        self._half_generator = torch.Generator().manual_seed(seed + 1)  # the stream's own noise stays as without
         self._lag = network.config.feature_lag
         self._to_instant_s = audio_end_to_frame_instant_s(self._lag)
         self._rows = silence_features(self._lag)  # log-mel rows from feature index -self._lag
@@ -150,6 +157,8 @@ class MotionStreamer:
         self._preset = (np.zeros(NUM_FIELDS, np.float32), np.zeros(NUM_FIELDS, np.float32))  # target, weight
         self._liveliness = Liveliness(seed) if config.liveliness else None
         self._jaw_contrast = JawContrast(config.jaw_contrast)
+        self._newest_shown: Vector | None = None  # the newest frame as emitted
+        self._half_done = -1  # the frame whose half step was made last
 
     @property
     def frames_emitted(self) -> int:
@@ -169,7 +178,8 @@ class MotionStreamer:
         self._append(step.features, step.feature_times)
         self._vad_ends += [float(t) for t in step.vad_times]
         self._vad_states += [1.0 if v.is_speech else 0.0 for v in step.vad]
-        return self._run(self._ready_frames(), whole_chunks=True)
+        frames = self._run(self._ready_frames(), whole_chunks=True)
+        return frames + self._half_step() if self.config.half_steps else frames
 
     def flush(self) -> list[MotionFrame]:
         """At the end of a stream: make the frames whose audio is complete, their
@@ -207,15 +217,16 @@ class MotionStreamer:
         self._forget()
         return frames
 
-    def _frame_audio(self, first: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _frame_audio(self, first: int, count: int, rows_early: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (count, FRAME_FEATURES), VAD (count,) and time stamps of frames
-        first … first + count - 1; frames before the stream are silence."""
-        before = min(count, max(0, -first))
-        start = (first + before) * FEATURES_PER_MOTION_FRAME - self._lag - self._row_base
-        stop = start + (count - before) * FEATURES_PER_MOTION_FRAME
-        rows = np.concatenate((silence_features(before * FEATURES_PER_MOTION_FRAME), self._rows[start:stop]))
-        last_rows = np.arange(start, stop)[FEATURES_PER_MOTION_FRAME - 1 :: FEATURES_PER_MOTION_FRAME]
-        ends = np.concatenate((np.full(before, -np.inf), self._row_times[last_rows]))
+        first … first + count - 1, their windows `rows_early` log-mel rows earlier than
+        the stream's; audio before the stream is silence."""
+        start = first * FEATURES_PER_MOTION_FRAME - self._lag - rows_early - self._row_base
+        stop = start + count * FEATURES_PER_MOTION_FRAME
+        before = min(stop - start, max(0, -start))  # rows before the stream began
+        rows = np.concatenate((silence_features(before), self._rows[start + before : stop]))
+        row_times = np.concatenate((np.full(before, -np.inf), self._row_times[start + before : stop]))
+        ends = row_times[FEATURES_PER_MOTION_FRAME - 1 :: FEATURES_PER_MOTION_FRAME]
         vad = frame_vad(self._vad_ends, self._vad_states, ends)
         return rows.reshape(count, FRAME_FEATURES), vad, ends + self._to_instant_s
 
@@ -233,7 +244,32 @@ class MotionStreamer:
         out = [self._frame(float(times[self._context + i]), vectors[i], bool(speech[i]))
                for i in range(size)]
         self._done += size
+        self._newest_shown = out[-1].vector
         return out
+
+    def _half_step(self) -> list[MotionFrame]:
+        """The frame halfway after the newest one, once its audio and lookahead are in;
+        one per gap, none once the next frame is made."""
+        newest = self._done - 1
+        heard = self._row_base + len(self._rows)
+        needed = FEATURES_PER_MOTION_FRAME * (newest + 2 + self._lookahead) - self._lag - FEATURES_PER_HALF_STEP
+        if self._newest_shown is None or self._half_done == newest or heard < needed or len(self._history) < 2:
+            return []
+        self._half_done = newest
+        first = newest + 1 - self._context  # the half step sits where frame newest + 1 would, shifted early
+        features, vad, times = self._frame_audio(first, self._context + 1 + self._lookahead,
+                                                 rows_early=FEATURES_PER_HALF_STEP)
+        noise = self.config.temperature * draw_noise((1, 1, NUM_FIELDS), self._half_generator).numpy()
+        target, weight = self._preset
+        generated = self.runner((half_step_context(self._history)[None], noise, features[None], vad[None],
+                                 target[None], weight[None]))
+        raw = clamp(generated[0, 0] * self._motion_std + self._motion_mean)
+        recent = self._history[-2:] * self._motion_std + self._motion_mean  # raw frames newest - 1, newest
+        time = float(times[self._context])
+        eyelids = self._liveliness.eyelids_at(time) if self._liveliness is not None else None
+        vector = half_step_vector(raw, recent[-1], self._newest_shown, float(recent[:, JAW].mean()),
+                                  self._jaw_contrast, eyelids)
+        return [MotionFrame(time, vector, bool(vad[self._context] > 0.5), half_step=True)]
 
     def _normalise(self, vectors: np.ndarray) -> np.ndarray:
         """Motion units → the flow's unit-variance space (float32)."""
@@ -249,7 +285,7 @@ class MotionStreamer:
 
     def _forget(self) -> None:
         """Drop log-mel rows no future window needs."""
-        keep_from = (self._done - self._context) * FEATURES_PER_MOTION_FRAME - self._lag
+        keep_from = (self._done - self._context) * FEATURES_PER_MOTION_FRAME - self._lag - FEATURES_PER_HALF_STEP
         drop = max(0, keep_from - self._row_base)
         if drop:
             self._rows, self._row_times = self._rows[drop:], self._row_times[drop:]

@@ -28,6 +28,7 @@ from avatarcam.runtime.avatar_cache import avatar_for_portrait, cache_root
 from avatarcam.runtime.controls import start_controls
 from avatarcam.runtime.engine import Engine, EngineOptions
 from avatarcam.runtime.run_stats import RunStats
+from avatarcam.runtime.tick_phase import ticks_align_with_motion
 from avatarcam.sinks.sink import SinkSettings, open_sinks
 from avatarcam.sinks.stop_signals import stop_signals_interrupt
 
@@ -124,6 +125,12 @@ def _delayed_voice(request: RunRequest, stack: ExitStack) -> DelayedVoice | None
     return voice
 
 
+def stream_config(fps: float) -> StreamConfig:
+    """The motion stream's settings for output at `fps`: half-step frames where the ticks
+    cannot each sit just after a 25 fps frame, so the newest motion is at most 20 ms old."""
+    return StreamConfig(half_steps=not ticks_align_with_motion(fps))
+
+
 def run_session(request: RunRequest) -> RunStats:
     """Open everything `request` names, run the engine, close everything; the figures."""
     size = output_size(request.size)
@@ -131,8 +138,8 @@ def run_session(request: RunRequest) -> RunStats:
         avatar = _avatar(request)
         graphs = cache_root() / "graphs"
         backend, renderer = open_renderer(avatar, size.name, graphs, request.backends)
-        streamer = MotionStreamer(load_motion_model(request.model_path), StreamConfig(), seed=request.seed,
-                                  graphs=graphs)
+        streamer = MotionStreamer(load_motion_model(request.model_path), stream_config(request.fps),
+                                  seed=request.seed, graphs=graphs)
         log.info("Rendering with %s at %dx%d, %g fps; the motion model runs in %s.", backend, size.width,
                  size.height, request.fps, streamer.runner.name)
         source = _source(request)

@@ -25,12 +25,17 @@ MAX_SHIFT_S = 0.001  # the most a tick moves from its place one period after the
 MIN_ARRIVALS = 10  # arrivals needed before the schedule is moved at all
 
 
+def ticks_align_with_motion(fps: float) -> bool:
+    """Whether output ticks at `fps` can each fall just after a 25 fps motion frame."""
+    return abs(fps - MOTION_FPS) < 1e-6
+
+
 class TickPhase:
     """Where the next output tick should fall, given when motion frames have been arriving."""
 
     def __init__(self, fps: float) -> None:
         self.period_s = 1.0 / fps
-        self.enabled = abs(fps - MOTION_FPS) < 1e-6
+        self.enabled = ticks_align_with_motion(fps)
 
     def shift(self, next_tick: float, arrivals: Sequence[tuple[float, float]]) -> float:
         """How far (s) to move `next_tick` so that recent motion frames land just before
