@@ -39,7 +39,6 @@ VAD_DEFAULT_FRAME_MS = 20
 MOTION_FPS = 25
 SAMPLES_PER_MOTION_FRAME = exact_div(SAMPLE_RATE, MOTION_FPS)  # 640
 FEATURES_PER_MOTION_FRAME = exact_div(SAMPLES_PER_MOTION_FRAME, HOP_LENGTH)  # 4
-FEATURES_PER_HALF_STEP = exact_div(FEATURES_PER_MOTION_FRAME, 2)  # 2: a half-step frame's audio shift
 
 # --- reopening a lost microphone -------------------------------------------------------
 REOPEN_BACKOFF_START_S = 0.25

@@ -7,7 +7,7 @@ model's input, which is how it settles into idle motion on silence and back out 
 Each frame is stamped with the capture-clock instant it depicts — the start of its 40 ms
 span, the instant its training target was sampled at (`train/targets.py`) — so the engine
 measures microphone-to-frame latency from the sound the face shows, not from a later one.
-With `half_steps`, a shown-only frame 20 ms after each one follows it (`motion/half_step.py`).
+With `sub_steps`, shown-only frames 10–30 ms after each one follow it (`motion/sub_steps.py`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import numpy.typing as npt
 import torch
 
 from avatarcam.audio.frontend import FrontendStep
-from avatarcam.constants import FEATURES_PER_HALF_STEP, FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE
+from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, SAMPLE_RATE, exact_div
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.chunk_runner import ChunkRunner, open_chunk_runner
 from avatarcam.motion.framing import audio_end_to_frame_instant_s, frame_vad, silence_features
-from avatarcam.motion.half_step import half_step_context, half_step_vector
+from avatarcam.motion.sub_steps import SUB_STEP_CHOICES, shifted_context, sub_step_vector
 from avatarcam.motion.jaw_contrast import JAW, JawContrast
 from avatarcam.motion.liveliness import Liveliness
 from avatarcam.motion.model import FRAME_FEATURES, MotionDenoiser, model_from_payload
@@ -91,9 +91,9 @@ class StreamConfig:
     context_frames: int | None = None  # past frames fed back; None = the model's receptive field
     liveliness: bool = True  # blinks, breathing, sway and a head leash on the frames (motion/liveliness.py)
     jaw_contrast: float = 0.35  # share of each frame's jaw change added to it (motion/jaw_contrast.py); 0 = off
-    # also emit, 20 ms after each frame, the frame halfway to the next (motion/half_step.py):
-    # motion every 20 ms for outputs whose ticks cannot sit just after the 25 fps frames
-    half_steps: bool = False
+    # frames per 40 ms: above 1, shown-only frames between the stream's (motion/sub_steps.py),
+    # for outputs whose ticks cannot each sit just after a 25 fps frame; 1, 2 or 4
+    sub_steps: int = 1
 
     def __post_init__(self) -> None:
         check_steps(self.steps)
@@ -103,6 +103,8 @@ class StreamConfig:
             raise ValueError(f"chunk_frames must be ≥ 1, got {self.chunk_frames}")
         if self.context_frames is not None and self.context_frames < 0:
             raise ValueError(f"context_frames must be ≥ 0, got {self.context_frames}")
+        if self.sub_steps not in SUB_STEP_CHOICES:
+            raise ValueError(f"sub_steps must be one of {SUB_STEP_CHOICES}, got {self.sub_steps}")
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class MotionFrame:
     time: float  # capture-clock instant the frame depicts: the start of its 40 ms span
     vector: Vector  # (NUM_FIELDS,) float32 motion, clamped to the fields' ranges
     speech: bool  # the live VAD state the frame was made with
-    half_step: bool = False  # halfway between two frames of the stream, shown only (motion/half_step.py)
+    sub_step: bool = False  # between two frames of the stream, shown only (motion/sub_steps.py)
 
 
 def _as_field_vector(values: npt.ArrayLike, name: str) -> Vector:
@@ -144,7 +146,7 @@ class MotionStreamer:
         self._motion_mean = network.motion_mean.cpu().numpy()
         self._motion_std = network.motion_std.cpu().numpy()
         self._generator = torch.Generator().manual_seed(seed)
-        self._half_generator = torch.Generator().manual_seed(seed + 1)  # the stream's own noise stays as without
+        self._sub_generator = torch.Generator().manual_seed(seed + 1)  # the stream's own noise stays as without
         self._lag = network.config.feature_lag
         self._to_instant_s = audio_end_to_frame_instant_s(self._lag)
         self._rows = silence_features(self._lag)  # log-mel rows from feature index -self._lag
@@ -158,7 +160,8 @@ class MotionStreamer:
         self._liveliness = Liveliness(seed) if config.liveliness else None
         self._jaw_contrast = JawContrast(config.jaw_contrast)
         self._newest_shown: Vector | None = None  # the newest frame as emitted
-        self._half_done = -1  # the frame whose half step was made last
+        self._sub_done = (-1, 0)  # the frame and the sub-step after it made last
+        self._sub_rows = exact_div(FEATURES_PER_MOTION_FRAME, config.sub_steps)  # log-mel rows per sub-step
 
     @property
     def frames_emitted(self) -> int:
@@ -179,7 +182,7 @@ class MotionStreamer:
         self._vad_ends += [float(t) for t in step.vad_times]
         self._vad_states += [1.0 if v.is_speech else 0.0 for v in step.vad]
         frames = self._run(self._ready_frames(), whole_chunks=True)
-        return frames + self._half_step() if self.config.half_steps else frames
+        return frames + self._sub_step_frames() if self.config.sub_steps > 1 else frames
 
     def flush(self) -> list[MotionFrame]:
         """At the end of a stream: make the frames whose audio is complete, their
@@ -247,29 +250,39 @@ class MotionStreamer:
         self._newest_shown = out[-1].vector
         return out
 
-    def _half_step(self) -> list[MotionFrame]:
-        """The frame halfway after the newest one, once its audio and lookahead are in;
-        one per gap, none once the next frame is made."""
+    def _sub_step_frames(self) -> list[MotionFrame]:
+        """The sub-steps after the newest frame whose audio and lookahead are in, each once,
+        none once the next frame is made."""
         newest = self._done - 1
-        heard = self._row_base + len(self._rows)
-        needed = FEATURES_PER_MOTION_FRAME * (newest + 2 + self._lookahead) - self._lag - FEATURES_PER_HALF_STEP
-        if self._newest_shown is None or self._half_done == newest or heard < needed or len(self._history) < 2:
+        if self._newest_shown is None or len(self._history) < 2:
             return []
-        self._half_done = newest
-        first = newest + 1 - self._context  # the half step sits where frame newest + 1 would, shifted early
-        features, vad, times = self._frame_audio(first, self._context + 1 + self._lookahead,
-                                                 rows_early=FEATURES_PER_HALF_STEP)
-        noise = self.config.temperature * draw_noise((1, 1, NUM_FIELDS), self._half_generator).numpy()
+        heard = self._row_base + len(self._rows)
+        step = self._sub_done[1] + 1 if self._sub_done[0] == newest else 1
+        frames = []
+        while step < self.config.sub_steps:
+            rows_early = (self.config.sub_steps - step) * self._sub_rows  # before where frame newest + 1 reads
+            if heard < FEATURES_PER_MOTION_FRAME * (newest + 2 + self._lookahead) - self._lag - rows_early:
+                break
+            frames.append(self._sub_step(newest, step / self.config.sub_steps, rows_early))
+            self._sub_done = (newest, step)
+            step += 1
+        return frames
+
+    def _sub_step(self, newest: int, share: float, rows_early: int) -> MotionFrame:
+        """The frame `share` of a frame period after frame `newest`."""
+        features, vad, times = self._frame_audio(newest + 1 - self._context, self._context + 1 + self._lookahead,
+                                                 rows_early=rows_early)
+        noise = self.config.temperature * draw_noise((1, 1, NUM_FIELDS), self._sub_generator).numpy()
         target, weight = self._preset
-        generated = self.runner((half_step_context(self._history)[None], noise, features[None], vad[None],
+        generated = self.runner((shifted_context(self._history, share)[None], noise, features[None], vad[None],
                                  target[None], weight[None]))
         raw = clamp(generated[0, 0] * self._motion_std + self._motion_mean)
-        recent = self._history[-2:] * self._motion_std + self._motion_mean  # raw frames newest - 1, newest
+        before, last = self._history[-2:] * self._motion_std + self._motion_mean  # raw frames newest - 1, newest
         time = float(times[self._context])
         eyelids = self._liveliness.eyelids_at(time) if self._liveliness is not None else None
-        vector = half_step_vector(raw, recent[-1], self._newest_shown, float(recent[:, JAW].mean()),
-                                  self._jaw_contrast, eyelids)
-        return [MotionFrame(time, vector, bool(vad[self._context] > 0.5), half_step=True)]
+        previous_jaw = float(share * last[JAW] + (1.0 - share) * before[JAW])  # 40 ms before the sub-step
+        vector = sub_step_vector(raw, last, self._newest_shown, previous_jaw, self._jaw_contrast, eyelids)
+        return MotionFrame(time, vector, bool(vad[self._context] > 0.5), sub_step=True)
 
     def _normalise(self, vectors: np.ndarray) -> np.ndarray:
         """Motion units → the flow's unit-variance space (float32)."""
@@ -285,7 +298,7 @@ class MotionStreamer:
 
     def _forget(self) -> None:
         """Drop log-mel rows no future window needs."""
-        keep_from = (self._done - self._context) * FEATURES_PER_MOTION_FRAME - self._lag - FEATURES_PER_HALF_STEP
+        keep_from = (self._done - self._context) * FEATURES_PER_MOTION_FRAME - self._lag - FEATURES_PER_MOTION_FRAME
         drop = max(0, keep_from - self._row_base)
         if drop:
             self._rows, self._row_times = self._rows[drop:], self._row_times[drop:]

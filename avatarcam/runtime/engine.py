@@ -56,10 +56,10 @@ READ_TIMEOUT_S = 0.02  # how long the audio thread waits for a block before look
 SOURCE_SILENT_S = 0.25  # no audio for this long: the source is gone or done; feed silence
 MIN_PLAYBACK_DELAY_S = 0.0
 MAX_PLAYBACK_DELAY_S = 0.3
-# Motion arrives every 40 ms, so how late the newest frame is swings over 40 ms. Showing
-# the instant that the median lateness allows interpolates on half the ticks and holds the
-# newest frame on the rest (a 25 fps frame shown twice, as any 25 fps video at 30 fps),
-# about 20 ms sooner than waiting until nearly every tick can interpolate.
+# Motion arrives every 40 ms (10 ms with sub-steps, motion/sub_steps.py), so how late the
+# newest frame is swings over that period. Showing the instant that the median lateness
+# allows interpolates on half the ticks and holds the newest frame on the rest, half a
+# period sooner than waiting until nearly every tick can interpolate.
 PLAYBACK_QUANTILE = 0.5
 STATUS_EVERY_S = 0.5  # how often the overlay's figures are refreshed
 STATUS_FRAMES = 60  # the overlay's fps and latency (and the auto voice delay) cover these frames

@@ -1,9 +1,10 @@
 """Timestamped motion frames between the motion thread and the render thread.
 
-Motion arrives at 25 fps, or 50 with half steps, in bursts (one model chunk at a time); frames leave at the output
-rate. The render thread asks for the face at a capture-clock instant a little behind the
-newest frame (see `PlaybackClock`), and gets it interpolated between the two frames
-around that instant, so bursts and the 25→30 fps change never show as judder.
+Motion arrives at 25 fps, or up to 100 with sub-steps (motion/sub_steps.py), in bursts;
+frames leave at the output rate. The render thread asks for the face at a capture-clock
+instant a little behind the newest frame (see `PlaybackClock`), and gets it interpolated
+between the two frames around that instant, so bursts and the 25→30 fps change never show
+as judder.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from avatarcam.motion.space import Vector, interpolate
 
-KEEP_FRAMES = 100  # two seconds of motion at 25 fps with half steps: far more than the playback delay
+KEEP_FRAMES = 200  # two seconds of motion with four frames per 40 ms: far more than the playback delay
 
 
 @dataclass(frozen=True)
