@@ -100,3 +100,16 @@ def test_file_source_fast_and_paced_give_identical_chunks(tone_wav: Path) -> Non
         np.concatenate([c.samples for c in paced_chunks if c is not None]),
         np.concatenate([c.samples for c in fast_chunks[:30]]),
     )
+
+
+@pytest.mark.parametrize("rate", [22_050, 44_100, 16_000])
+def test_file_source_blocks_end_on_the_10_ms_grid(tmp_path: Path, rate: int) -> None:
+    path = tmp_path / "a.wav"
+    soundfile.write(str(path), np.zeros(rate, np.float32), rate)
+    source = FileSource(path)
+    ends = []
+    while (chunk := source.read()) is not None:
+        ends.append(chunk.end_time - chunk.start_time)
+    block_ends = np.cumsum(ends)
+    assert len(ends) == 100
+    np.testing.assert_allclose(block_ends, np.arange(1, 101) * 0.01, atol=0.5 / rate + 1e-9)

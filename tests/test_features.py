@@ -94,3 +94,42 @@ def test_streaming_resampler_keeps_up_with_its_input(rate: int) -> None:
         high = np.sin(2 * np.pi * 9_000 * seconds).astype(np.float32)
         removed = StreamingResampler(rate).process(high, last=True)
         assert np.sqrt(np.mean(removed[200:-200] ** 2)) < 1e-3
+
+
+
+def _block_waits(rate: int, samples: np.ndarray, aligned: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, their time stamps, and how long after each window's end the block that
+    brought it out ended, for `samples` fed in 10 ms blocks from time 10 s."""
+    frontend = AudioFrontend(rate, align_windows_to_blocks=aligned)
+    block = rate // 100
+    feats, times, waits = [], [], []
+    for i in range(0, len(samples), block):
+        chunk = AudioChunk(samples[i : i + block], rate, 10.0 + i / rate)
+        step = frontend.process(chunk)
+        feats.append(step.features)
+        times.append(step.feature_times)
+        waits.append(chunk.end_time - step.feature_times)
+    return np.concatenate(feats), np.concatenate(times), np.concatenate(waits)
+
+
+@pytest.mark.parametrize("rate", [16_000, 48_000, 44_100, 8_000])
+def test_aligned_windows_are_complete_as_a_capture_block_ends(rate: int) -> None:
+    """With `align_windows_to_blocks`, each log-mel frame comes out of the very 10 ms block
+    that completes its window (after the resampler's delay) instead of half a block into
+    the next one, still stamped with its window's end."""
+    noise = (0.1 * np.random.default_rng(0).standard_normal(rate)).astype(np.float32)
+    delay = StreamingResampler(rate).delay_s
+    _, _, late = _block_waits(rate, noise, aligned=False)
+    _, times, waits = _block_waits(rate, noise, aligned=True)
+    assert late.min() >= delay - 1e-9 and late.max() >= 0.005
+    assert waits.min() >= delay - 1e-9  # never stamped later than the audio it was made from
+    assert waits.max() <= delay + 1.0 / C.SAMPLE_RATE + 1e-9
+    assert len(times) >= 97 and np.allclose(np.diff(times), C.HOP_LENGTH / C.SAMPLE_RATE)
+
+
+def test_aligned_windows_are_the_log_mel_of_the_audio_after_the_lead_in() -> None:
+    noise = (0.1 * np.random.default_rng(1).standard_normal(C.SAMPLE_RATE)).astype(np.float32)
+    feats, times, _ = _block_waits(C.SAMPLE_RATE, noise, aligned=True)
+    lead_in = round((times[0] - 10.0) * C.SAMPLE_RATE) - C.WIN_LENGTH
+    assert 0 < lead_in < C.HOP_LENGTH
+    np.testing.assert_allclose(feats, log_mel(noise[lead_in:])[: len(feats)], atol=1e-5)

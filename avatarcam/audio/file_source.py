@@ -22,7 +22,8 @@ class FileSource:
         decoded = decode_audio_file(path)
         self.rate = decoded.rate
         self._samples = decoded.samples
-        self._block = max(1, decoded.rate * block_ms // 1000)
+        self._block_ms = block_ms
+        self._blocks = 0  # blocks read so far
         self._realtime = realtime
         self._pos = 0
         self._t0: float | None = None
@@ -48,7 +49,9 @@ class FileSource:
         if self.finished:
             return None
         assert self._t0 is not None
-        end = min(self._pos + self._block, len(self._samples))
+        # block k ends at the sample nearest k whole blocks of time, as a microphone's do,
+        # also where a block is not a whole number of samples (22.05 kHz)
+        end = min(((self._blocks + 1) * self.rate * self._block_ms + 500) // 1000, len(self._samples))
         if self._realtime:
             wait = self._t0 + end / self.rate - time.monotonic()
             if timeout is not None and wait > timeout:
@@ -58,6 +61,7 @@ class FileSource:
                 time.sleep(wait)
         chunk = AudioChunk(self._samples[self._pos : end], self.rate, self._t0 + self._pos / self.rate)
         self._pos = end
+        self._blocks += 1
         return chunk
 
     def stop(self) -> None:

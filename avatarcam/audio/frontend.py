@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 
 from avatarcam.audio.chunk import AudioChunk
@@ -35,6 +37,10 @@ class AudioFrontend:
 
     in_rate: int
     vad_config: VadConfig = field(default_factory=VadConfig)
+    # Leave the first samples after each (re)start out of the log-mel grid, so that every
+    # window's audio is complete just as a 10 ms capture block ends rather than 5 ms into
+    # the next one: the live engine's motion frames are ready half a block sooner.
+    align_windows_to_blocks: bool = False
 
     def __post_init__(self) -> None:
         self.segments: list[list[float]] = []  # closed speech spans on the capture clock
@@ -48,9 +54,17 @@ class AudioFrontend:
         self._resampler = StreamingResampler(self.in_rate, SAMPLE_RATE)
         self._vad = StreamingVad(self.vad_config)
         self._mel = StreamingLogMel()
+        self._lead_in = self._window_lead_in() if self.align_windows_to_blocks else 0
+        self._lead_left = self._lead_in  # lead-in samples still to leave out
         self._base_time = base_time
         self._next_in_time = base_time
         self._fresh = True  # the next chunk fixes the time base
+
+    def _window_lead_in(self) -> int:
+        """16 kHz samples to leave out so windows end where capture blocks end (which are
+        whole hops long), less the resampler's delay."""
+        delay = math.ceil(self._resampler.delay_s * SAMPLE_RATE - 1e-9)
+        return -(WIN_LENGTH + delay) % HOP_LENGTH
 
     def _close_segments(self) -> None:
         assert self._base_time is not None
@@ -84,10 +98,12 @@ class AudioFrontend:
     def _consume(self, samples16k: np.ndarray) -> FrontendStep:
         assert self._base_time is not None
         first_frame = self._mel.frames_emitted
-        features = self._mel.process(samples16k)
+        left_out = min(self._lead_left, len(samples16k))
+        self._lead_left -= left_out
+        features = self._mel.process(samples16k[left_out:])
         verdicts = self._vad.process(samples16k)
         frame_idx = np.arange(first_frame, first_frame + len(features))
-        feature_times = self._base_time + (frame_idx * HOP_LENGTH + WIN_LENGTH) / SAMPLE_RATE
+        feature_times = self._base_time + (self._lead_in + frame_idx * HOP_LENGTH + WIN_LENGTH) / SAMPLE_RATE
         vad_span = self.vad_config.frame_ms / 1000.0
         vad_times = self._base_time + np.array([v.start_s + vad_span for v in verdicts])
         return FrontendStep(

@@ -181,7 +181,7 @@ class Engine:
         if state is not None and state.muted:
             heard = AudioChunk(np.zeros_like(chunk.samples), chunk.rate, chunk.start_time)
         if self.frontend is None or self.frontend.in_rate != chunk.rate:
-            self.frontend = AudioFrontend(chunk.rate)  # first audio, or silence ↔ microphone
+            self.frontend = AudioFrontend(chunk.rate, align_windows_to_blocks=True)  # first audio, or silence ↔ mic
         step = self.frontend.process(heard)
         self._speaking = step.speech
         if state is not None:

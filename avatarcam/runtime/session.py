@@ -35,7 +35,7 @@ from avatarcam.sinks.stop_signals import stop_signals_interrupt
 log = logging.getLogger(__name__)
 
 # motion frames per 40 ms where ticks cannot follow the 25 fps frames: four cut the
-# latency p95 by 8-10 ms against two for about 20 % of a core more (docs/benchmarks.md)
+# latency p95 by 7-10 ms against two for about 20 % of a core more (docs/benchmarks.md)
 OFF_GRID_SUB_STEPS = 4
 
 AUTO_DELAY_START_S = 0.1  # the delayed voice's delay before the latency has been measured
