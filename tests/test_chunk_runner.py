@@ -14,6 +14,7 @@ from avatarcam.motion import onnx_export
 from avatarcam.motion.chunk_runner import OnnxChunkRunner, TorchChunkRunner, open_chunk_runner
 from avatarcam.motion.chunk_sampler import ChunkSampler
 from avatarcam.motion.offline import motion_for_file
+from avatarcam.motion.sampler import linear_schedule, sample_euler
 from avatarcam.motion.stream import LoadedMotionModel, StreamConfig, load_motion_model
 from tests.test_motion_stream import _real_clips
 
@@ -43,6 +44,23 @@ def test_chunk_graph_matches_eager_torch(shipped: LoadedMotionModel, tmp_path: P
         assert got.shape == expected.shape == (1, chunk, expected.shape[-1])
         assert float(np.abs(got - expected).max()) <= TOLERANCE
         assert float(np.abs(expected).max()) > 0.1  # the comparison is not between two zeros
+
+
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_the_chunk_sampler_integrates_the_whole_windows_velocity(shipped: LoadedMotionModel, chunk: int) -> None:
+    net = shipped.network
+    history, noise, mel, vad, target, weight = onnx_export.example_inputs(net, chunk, seed=1)
+    context = history.shape[1]
+    known = torch.cat((torch.ones(1, context), torch.zeros(1, chunk)), dim=1)
+    with torch.no_grad():
+        audio, preset = net.encode_audio(mel, vad), net.encode_preset(target, weight)
+
+        def whole_window(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return net.velocity(torch.cat((history, x), dim=1), known, t, audio, preset)[:, context:]
+
+        expected = sample_euler(whole_window, noise, linear_schedule(2))
+        got = ChunkSampler(net, 2)(history, noise, mel, vad, target, weight)
+    assert float((got - expected).abs().max()) <= TOLERANCE and float(expected.abs().max()) > 0.1
 
 
 def test_streamed_real_speech_is_the_same_on_both_runtimes(tmp_path: Path) -> None:

@@ -75,6 +75,23 @@ def test_model_is_causal_with_its_lookahead(lookahead: int, floor_rows: int) -> 
     assert torch.equal(base[:, :first], heard[:, :first]) and not torch.equal(base[:, first], heard[:, first])
 
 
+@pytest.mark.parametrize("first", [0, 3, 11, 14])
+@pytest.mark.parametrize("dilations", [(1, 2), (1, 2, 4, 8, 1, 2)])
+def test_the_velocity_tail_is_the_velocity_of_the_newest_frames(first: int, dilations: tuple[int, ...]) -> None:
+    # with the shipped dilations the receptive field (37 frames) is longer than the window (15),
+    # so the early layers reach before the window; with (1, 2) it fits inside from frame 6 on
+    model = _trained_like(replace(SMALL, dilations=dilations))
+    x, known, t, mel, vad, target, weight = _inputs(model, batch=1, frames=15)
+    known[:, :first] = 1.0
+    with torch.no_grad():
+        audio, preset = model.encode_audio(mel, vad), model.encode_preset(target, weight)
+        whole = model.velocity(x, known, t, audio, preset)
+        tail = model.velocity_tail(x, known, t, audio, preset, first)
+    assert tail.shape == (1, 15 - first, NUM_FIELDS)
+    torch.testing.assert_close(tail, whole[:, first:], rtol=1e-5, atol=1e-5)
+    assert whole.abs().mean() > 0.1  # a check of real numbers, not of zeros
+
+
 def test_sampler_is_deterministic_per_seed_for_every_step_count() -> None:
     model = _trained_like()
     x, known, _, mel, vad, target, weight = _inputs(model, batch=1, frames=6)

@@ -44,6 +44,6 @@ class ChunkSampler(nn.Module):
         preset = net.encode_preset(preset_target, preset_weight)
 
         def velocity(chunk: Tensor, t: Tensor) -> Tensor:
-            return net.velocity(torch.cat((history, chunk), dim=1), known, t, audio, preset)[:, context:]
+            return net.velocity_tail(torch.cat((history, chunk), dim=1), known, t, audio, preset, context)
 
         return sample_euler(velocity, noise, self.times)

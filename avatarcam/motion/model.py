@@ -137,6 +137,21 @@ class ResidualBlock(nn.Module):
             h = h + self.cond(cond)
         return x + self.out(F.gelu(h))
 
+    def forward_tail(self, x: Tensor, x_start: int, out_start: int, cond: Tensor | None = None) -> Tensor:
+        """What `forward` gives at frames out_start … T-1 of a window, from `x` holding its
+        frames x_start … T-1 and `cond` (B, cond, T) the whole window's: the same numbers
+        for a fraction of the work when only the newest frames are wanted."""
+        need = out_start - self.conv.pad  # the first input frame the outputs reach back to
+        normed = self.norm(x)
+        if need >= x_start:
+            normed = normed[:, :, need - x_start :]
+        else:  # frames before the window are zeros, as `forward` pads them
+            normed = F.pad(normed, (x_start - need, 0))
+        h = self.conv.conv(normed)
+        if self.cond is not None and cond is not None:
+            h = h + self.cond(cond[:, :, out_start:])
+        return x[:, :, out_start - x_start :] + self.out(F.gelu(h))
+
 
 def time_embedding(t: Tensor, channels: int) -> Tensor:
     """Sinusoidal features of flow times `t` (any shape) → shape (*t.shape, channels)."""
@@ -244,6 +259,21 @@ class MotionDenoiser(nn.Module):
         h = self.motion_in(torch.cat((x, known.unsqueeze(-1)), dim=-1).transpose(1, 2))
         for block in self.blocks:
             h = block(h, cond)
+        return self.head(h).transpose(1, 2)
+
+    def velocity_tail(self, x: Tensor, known: Tensor, t: Tensor, audio: Tensor, preset: Tensor,
+                      first: int) -> Tensor:
+        """`velocity(...)[:, first:]`, computing each layer only at the frames that the
+        outputs from `first` on depend on: a streamed chunk wants only its newest frames."""
+        starts = [first]  # per layer from the top, the first frame it must output
+        for block in reversed(self.blocks):
+            starts.insert(0, max(0, starts[0] - block.conv.pad))
+        frame_t = known * CLEAN_TIME + (1.0 - known) * t.unsqueeze(-1)
+        steps = self.time_mlp(time_embedding(frame_t, self.config.time_channels))
+        cond = torch.cat((audio, (steps + preset.unsqueeze(1)).transpose(1, 2)), dim=1)
+        h = self.motion_in(torch.cat((x, known.unsqueeze(-1)), dim=-1)[:, starts[0] :].transpose(1, 2))
+        for block, x_start, out_start in zip(self.blocks, starts, starts[1:]):
+            h = block.forward_tail(h, x_start, out_start, cond)
         return self.head(h).transpose(1, 2)
 
     def forward(self, x: Tensor, known: Tensor, t: Tensor, mel: Tensor, vad: Tensor,
