@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 
 from avatarcam.runtime.run_stats import RunStats
+from avatarcam.runtime.timed_series import TimedSeries
 
 
 def _spin(seconds: float) -> None:
@@ -35,3 +37,31 @@ def test_frozen_frames_count_as_output_but_carry_no_latency() -> None:
     summary = stats.summary()
     assert summary["frames"] == 60 and summary["fps"] == 30.0
     assert summary["latency_ms"]["max"] == 100.0, "only the live frames have a latency"
+
+
+def test_an_hour_of_measurements_stays_small() -> None:
+    stats = RunStats(started=0.0)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for k in range(36_000):  # 6 minutes: motion every 10 ms, frames at 30 fps
+        at = k * 0.01
+        stats.motion_arrived(at, at - 0.045)
+        if k % 3 == 0:
+            stats.rendered(at, 0.02)
+            stats.frame(at, at - 0.09, speech=True, held=False)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown * 10 < 12 * 1024 * 1024, f"{grown * 10 / 2**20:.1f} MB an hour"  # tuples took about 50
+    summary = stats.summary(skip_s=60.0)
+    assert summary["motion_ready_ms"]["p50"] == 45.0 and summary["render_ms"]["max"] == 20.0
+
+
+def test_timed_series_picks_the_records_since_a_time() -> None:
+    series = TimedSeries()
+    for at in range(10):
+        series.append(float(at), at * 10.0)
+    assert len(series) == 10
+    assert series.values_since(6.5).tolist() == [70.0, 80.0, 90.0]
+    assert series.values_since(0.0).size == 10 and series.values_since(10.0).size == 0
+    assert series.recent_times(2).tolist() == [8.0, 9.0]
+    assert series.as_array().shape == (10, 2) and series.as_array()[3].tolist() == [3.0, 30.0]

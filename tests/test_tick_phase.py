@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from avatarcam.runtime.tick_phase import MARGIN_S, MAX_SHIFT_S, PHASE_QUANTILE, TickPhase
+from avatarcam.runtime.timed_series import TimedSeries
 
 PERIOD_S = 0.04
 
@@ -22,7 +23,10 @@ def _simulate(fps: float, seconds: float, arrival_phase_s: float, jitter_s: floa
         if len(arrived):
             ages.append(tick - arrived[-1])
         tick += 1.0 / fps
-        shift = phase.shift(tick, [(float(at), 0.0) for at in arrived])
+        arrivals = TimedSeries()
+        for at in arrived:
+            arrivals.append(float(at), 0.0)
+        shift = phase.shift(tick, arrivals)
         shifts.append(shift)
         tick += shift
     return shifts, ages

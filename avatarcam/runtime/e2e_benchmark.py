@@ -135,7 +135,7 @@ def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
     seen to follow a slow render, a stall or a stretch of steal."""
     plt = pyplot()
 
-    renders = np.asarray(stats.render_times, np.float64).reshape(-1, 2)
+    renders = stats.render_times.as_array()
     steal = np.asarray(load.steal, np.float64).reshape(-1, 2)
     fig, ax = plt.subplots(figsize=(9, 3.2))
     for start, end in load.stalls:

@@ -242,7 +242,7 @@ class Engine:
     def _status(self, state: ControlState | None) -> OverlayStatus:
         """The overlay's figures now."""
         recent = self.stats.latencies_s[-STATUS_FRAMES:]
-        times = sorted(self.stats.frame_times[-STATUS_FRAMES:] + self.stats.still_frame_times[-STATUS_FRAMES:])
+        times = sorted([*self.stats.frame_times[-STATUS_FRAMES:], *self.stats.still_frame_times[-STATUS_FRAMES:]])
         times = times[-STATUS_FRAMES:]
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
         return OverlayStatus(

@@ -61,11 +61,11 @@ class FallingBehind:
         if drops == 0 or drops < DROP_SHARE * (drops + frames):
             return None
         self.reported = True
-        renders = [seconds for at, seconds in stats.render_times if at >= start]
+        renders = stats.render_times.values_since(start)
         share = drops / (drops + frames)
         period_ms = 1000.0 * self.period_s
         where = f"{share:.0%} of the frames of the last {now - start:.0f} s were dropped: "
-        if not renders:  # frozen: the ticks only resend the last frame
+        if not renders.size:  # frozen: the ticks only resend the last frame
             return (where + "no frame was being rendered, so other work on this computer holds "
                     "the output up; close other busy programs or choose a lower --fps.")
         render_ms = 1000.0 * float(np.median(renders))

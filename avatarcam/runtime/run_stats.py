@@ -7,12 +7,14 @@ from __future__ import annotations
 import bisect
 import json
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import psutil
 
+from avatarcam.runtime.timed_series import TimedSeries
 from avatarcam.runtime.timing import percentile_summary
 
 MB = 1024 * 1024
@@ -21,23 +23,24 @@ MB = 1024 * 1024
 @dataclass
 class RunStats:
     """Counters the engine updates as it runs: motion arrivals from the audio thread, all
-    else from the render thread."""
+    else from the render thread. Per-frame figures are arrays of doubles, so a run of hours
+    keeps every one of them in a few MB an hour."""
 
     started: float = field(default_factory=time.monotonic)
-    latencies_s: list[float] = field(default_factory=list)
-    frame_times: list[float] = field(default_factory=list)  # hand-offs of frames showing captured audio
+    latencies_s: array[float] = field(default_factory=lambda: array("d"))
+    frame_times: array[float] = field(default_factory=lambda: array("d"))  # hand-offs of frames showing captured audio
     # hand-offs of frames showing no newly captured audio: the rest pose before the first
     # motion, and the held face while frozen; output frames all the same, without a latency
-    still_frame_times: list[float] = field(default_factory=list)
-    drop_times: list[float] = field(default_factory=list)  # one per output tick skipped
+    still_frame_times: array[float] = field(default_factory=lambda: array("d"))
+    drop_times: array[float] = field(default_factory=lambda: array("d"))  # one per output tick skipped
     held: int = 0  # frames that showed the newest motion because none newer had arrived
     first_frame_at: float | None = None
     first_speech_at: float | None = None  # capture instant of the first speech motion
     first_speech_frame_at: float | None = None  # hand-off of the first frame showing it
     memory_marks: dict[str, float] = field(default_factory=dict)  # label -> RSS MB
     # (wall clock, how long after the instant it depicts) per motion frame, as it arrives
-    motion_arrivals: list[tuple[float, float]] = field(default_factory=list)
-    render_times: list[tuple[float, float]] = field(default_factory=list)  # (wall clock, seconds) per render
+    motion_arrivals: TimedSeries = field(default_factory=TimedSeries)
+    render_times: TimedSeries = field(default_factory=TimedSeries)  # (wall clock, seconds) per render
 
     def __post_init__(self) -> None:
         self._process = psutil.Process()
@@ -77,15 +80,15 @@ class RunStats:
     def motion_arrived(self, at: float, depicted: float) -> None:
         """Record a motion frame ready at `at` that shows the capture instant `depicted`:
         the audio, model and audio-thread part of the latency, before pacing and rendering."""
-        self.motion_arrivals.append((at, at - depicted))
+        self.motion_arrivals.append(at, at - depicted)
 
     def rendered(self, at: float, seconds: float) -> None:
         """Record one frame that took the renderer `seconds`, done at `at`."""
-        self.render_times.append((at, seconds))
+        self.render_times.append(at, seconds)
 
     def dropped(self, at: float, ticks: int) -> None:
         """Record `ticks` output ticks skipped at `at` because rendering fell behind."""
-        self.drop_times += [at] * ticks
+        self.drop_times.extend([at] * ticks)
 
     def mark_memory(self, label: str) -> None:
         """Note the resident memory now under `label` (e.g. "1 min")."""
@@ -100,8 +103,8 @@ class RunStats:
         kept_times = handed[handed >= self.started + skip_s]
         span = float(kept_times[-1] - kept_times[0]) if kept_times.size > 1 else 0.0
         latency = percentile_summary(np.asarray(self.latencies_s)[keep], 1000.0)
-        motion = percentile_summary(_values_since(self.motion_arrivals, self.started + skip_s), 1000.0)
-        render = percentile_summary(_values_since(self.render_times, self.started + skip_s), 1000.0)
+        motion = percentile_summary(self.motion_arrivals.values_since(self.started + skip_s), 1000.0)
+        render = percentile_summary(self.render_times.values_since(self.started + skip_s), 1000.0)
         return {
             "latency_ms": {k: latency[k] for k in ("p50", "p95", "max")},
             "motion_ready_ms": {k: motion[k] for k in ("p50", "p95", "max")},
@@ -142,14 +145,9 @@ class RunStats:
         path.write_text(json.dumps(self.summary(), indent=1) + "\n", encoding="utf-8")
 
 
-def _count_since(times: list[float], since: float) -> int:
+def _count_since(times: array[float], since: float) -> int:
     """How many of the ascending `times` are at or after `since`."""
     return len(times) - bisect.bisect_left(times, since)
-
-
-def _values_since(records: list[tuple[float, float]], since: float) -> np.ndarray:
-    """The values of (wall clock, value) records made at or after `since`."""
-    return np.array([value for at, value in records if at >= since])
 
 
 def _ms(later: float | None, earlier: float | None) -> float | None:

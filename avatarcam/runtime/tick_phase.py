@@ -12,11 +12,10 @@ so the schedule is left alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from avatarcam.constants import MOTION_FPS
+from avatarcam.runtime.timed_series import TimedSeries
 
 PHASE_FRAMES = 50  # the recent motion arrivals the phase is set from (two seconds)
 PHASE_QUANTILE = 0.9  # share of motion frames that should be ready before their tick
@@ -37,14 +36,14 @@ class TickPhase:
         self.period_s = 1.0 / fps
         self.enabled = ticks_align_with_motion(fps)
 
-    def shift(self, next_tick: float, arrivals: Sequence[tuple[float, float]]) -> float:
+    def shift(self, next_tick: float, arrivals: TimedSeries) -> float:
         """How far (s) to move `next_tick` so that recent motion frames land just before
-        ticks; `arrivals` are (wall-clock time ready, lag) per frame, as
+        ticks; `arrivals` are when each frame was ready (with its lag), as
         `RunStats.motion_arrivals` keeps them. 0 when not enabled."""
         if not self.enabled or len(arrivals) < MIN_ARRIVALS:
             return 0.0
         half = self.period_s / 2.0
-        recent = np.array([at for at, _ in arrivals[-PHASE_FRAMES:]], np.float64)
+        recent = arrivals.recent_times(PHASE_FRAMES)
         offsets = (recent - next_tick + half) % self.period_s - half  # arrival relative to a tick, ±half period
         wanted = float(np.quantile(offsets, PHASE_QUANTILE)) + MARGIN_S
         return float(np.clip(wanted, -MAX_SHIFT_S, MAX_SHIFT_S))
