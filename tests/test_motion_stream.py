@@ -89,7 +89,7 @@ def test_a_larger_feature_lag_gives_each_frame_earlier_audio() -> None:
     default, earlier = frame_features(mel, 90, lag), frame_features(mel, 90, lag + 4)
     assert np.array_equal(earlier[1:], default[:-1])  # four windows more: one frame sooner
     assert audio_end_to_frame_instant_s(lag + 4) == pytest.approx(audio_end_to_frame_instant_s(lag) + 1 / MOTION_FPS)
-    speech = np.concatenate((_room_noise(1.0), read_16k(REAL_SPEECH / "LJ001-0002.wav")[: SAMPLE_RATE * 2]))
+    speech = np.concatenate((_room_noise(1.0), read_16k(_real_clips()[0])[: SAMPLE_RATE * 2]))
     frames = len(speech) // SAMPLES_PER_MOTION_FRAME
     vad_default, vad_earlier = file_vad(speech, frames, lag), file_vad(speech, frames, lag + 4)
     assert vad_default.any() and np.array_equal(vad_earlier[1:], vad_default[:-1])
