@@ -237,7 +237,7 @@ class MotionStreamer:
         """Sample the next `size` frames with the past frames as context."""
         first = self._done - self._context
         features, vad, times = self._frame_audio(first, self._context + size + self._lookahead)
-        noise = self.config.temperature * draw_noise((1, size, NUM_FIELDS), self._generator).numpy()
+        noise = self._noise(size, self._generator)
         target, weight = self._preset
         generated = self.runner((self._history[None], noise, features[None], vad[None],
                                  target[None], weight[None]))
@@ -272,7 +272,7 @@ class MotionStreamer:
         """The frame `share` of a frame period after frame `newest`."""
         features, vad, times = self._frame_audio(newest + 1 - self._context, self._context + 1 + self._lookahead,
                                                  rows_early=rows_early)
-        noise = self.config.temperature * draw_noise((1, 1, NUM_FIELDS), self._sub_generator).numpy()
+        noise = self._noise(1, self._sub_generator)
         target, weight = self._preset
         generated = self.runner((shifted_context(self._history, share)[None], noise, features[None], vad[None],
                                  target[None], weight[None]))
@@ -283,6 +283,13 @@ class MotionStreamer:
         previous_jaw = float(share * last[JAW] + (1.0 - share) * before[JAW])  # 40 ms before the sub-step
         vector = sub_step_vector(raw, last, self._newest_shown, previous_jaw, self._jaw_contrast, eyelids)
         return MotionFrame(time, vector, bool(vad[self._context] > 0.5), sub_step=True)
+
+    def _noise(self, frames: int, generator: torch.Generator) -> np.ndarray:
+        """The flow's starting point for `frames` frames: zeros at temperature 0 (the most
+        likely motion) without spending a draw, else scaled noise from `generator`."""
+        if self.config.temperature == 0.0:
+            return np.zeros((1, frames, NUM_FIELDS), np.float32)
+        return self.config.temperature * draw_noise((1, frames, NUM_FIELDS), generator).numpy()
 
     def _normalise(self, vectors: np.ndarray) -> np.ndarray:
         """Motion units → the flow's unit-variance space (float32)."""
