@@ -106,3 +106,26 @@ def test_bench_e2e_json_reports_the_loop_and_draws_its_plots(tmp_path: Path) -> 
     for picture in (histogram, timeline):
         image = cv2.imread(str(picture))
         assert image is not None and image.shape[0] > 200 and image.shape[1] > 400, picture
+
+
+def test_demo_runs_the_whole_pipeline_into_an_mp4_with_sound(tmp_path: Path) -> None:
+    done = _cli("demo", "--out", str(tmp_path), "--no-camera", "--no-hotkeys")
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
+    assert stats["frames"] > 60 and stats["latency_ms"]["p50"] > 0 and stats["first_speech_frame_ms"] is not None
+    video = tmp_path / "demo.mp4"
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration", "-of", "json",
+                            str(video)], capture_output=True, text=True, check=True).stdout
+    durations = {s["codec_type"]: float(s["duration"]) for s in json.loads(probe)["streams"]}
+    assert set(durations) == {"video", "audio"} and durations["audio"] > 3.0
+    assert abs(durations["video"] - durations["audio"]) < 0.5
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while len(frames) < 90:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame.astype(float))
+    capture.release()
+    assert len(frames) == 90 and frames[-1].std() > 20  # a picture, not a blank frame
+    assert max(float(abs(f - frames[0]).mean()) for f in frames) > 0.5  # and it moves
