@@ -90,6 +90,17 @@ def test_the_velocity_tail_is_the_velocity_of_the_newest_frames(first: int, dila
     assert tail.shape == (1, 15 - first, NUM_FIELDS)
     torch.testing.assert_close(tail, whole[:, first:], rtol=1e-5, atol=1e-5)
     assert whole.abs().mean() > 0.1  # a check of real numbers, not of zeros
+    # the next Euler step: only the frames from `first` on move; the context's layers are reused
+    kept: list[torch.Tensor] = []
+    with torch.no_grad():
+        model.velocity_tail(x, known, t, audio, preset, first, kept)
+        stepped = x.clone()
+        stepped[:, first:] += 0.5
+        later = model.velocity(stepped, known, t + 0.25, audio, preset)
+        reused = model.velocity_tail(stepped, known, t + 0.25, audio, preset, first, kept)
+    assert len(kept) == len(dilations)
+    torch.testing.assert_close(reused, later[:, first:], rtol=1e-5, atol=1e-5)
+    assert float((later - whole)[:, first:].abs().max()) > 0.01  # the step did change the outputs
 
 
 def test_sampler_is_deterministic_per_seed_for_every_step_count() -> None:

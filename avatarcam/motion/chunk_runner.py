@@ -24,7 +24,7 @@ from avatarcam.motion.model import MotionDenoiser
 
 log = logging.getLogger(__name__)
 
-GRAPH_FORMAT = 2  # part of cached graph names: raise it when a change alters what a graph computes
+GRAPH_FORMAT = 3  # part of cached graph names: raise it when a change alters what a graph computes
 ORT_THREADS = 1  # the engine gives every calling thread one CPU thread (runtime/engine.py)
 DIGEST_CHARS = 16  # hex digits of the weights' hash in cached graph names
 

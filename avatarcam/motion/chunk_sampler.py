@@ -43,7 +43,9 @@ class ChunkSampler(nn.Module):
         audio = net.encode_audio(mel, vad)
         preset = net.encode_preset(preset_target, preset_weight)
 
+        kept: list[Tensor] = []  # the context's part of every layer: the same at every step
+
         def velocity(chunk: Tensor, t: Tensor) -> Tensor:
-            return net.velocity_tail(torch.cat((history, chunk), dim=1), known, t, audio, preset, context)
+            return net.velocity_tail(torch.cat((history, chunk), dim=1), known, t, audio, preset, context, kept)
 
         return sample_euler(velocity, noise, self.times)

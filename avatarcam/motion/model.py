@@ -142,11 +142,10 @@ class ResidualBlock(nn.Module):
         frames x_start … T-1 and `cond` (B, cond, T) the whole window's: the same numbers
         for a fraction of the work when only the newest frames are wanted."""
         need = out_start - self.conv.pad  # the first input frame the outputs reach back to
-        normed = self.norm(x)
         if need >= x_start:
-            normed = normed[:, :, need - x_start :]
+            normed = self.norm(x[:, :, need - x_start :])
         else:  # frames before the window are zeros, as `forward` pads them
-            normed = F.pad(normed, (x_start - need, 0))
+            normed = F.pad(self.norm(x), (x_start - need, 0))
         h = self.conv.conv(normed)
         if self.cond is not None and cond is not None:
             h = h + self.cond(cond[:, :, out_start:])
@@ -262,17 +261,27 @@ class MotionDenoiser(nn.Module):
         return self.head(h).transpose(1, 2)
 
     def velocity_tail(self, x: Tensor, known: Tensor, t: Tensor, audio: Tensor, preset: Tensor,
-                      first: int) -> Tensor:
+                      first: int, kept: list[Tensor] | None = None) -> Tensor:
         """`velocity(...)[:, first:]`, computing each layer only at the frames that the
-        outputs from `first` on depend on: a streamed chunk wants only its newest frames."""
+        outputs from `first` on depend on: a streamed chunk wants only its newest frames.
+
+        `kept`, an empty list, is filled with each layer's input before `first`; passed
+        filled to a later call in which only frames from `first` on have changed (the next
+        Euler step of the same chunk), it spares recomputing them: layers are causal."""
+        reuse = bool(kept)
         starts = [first]  # per layer from the top, the first frame it must output
         for block in reversed(self.blocks):
             starts.insert(0, max(0, starts[0] - block.conv.pad))
         frame_t = known * CLEAN_TIME + (1.0 - known) * t.unsqueeze(-1)
         steps = self.time_mlp(time_embedding(frame_t, self.config.time_channels))
         cond = torch.cat((audio, (steps + preset.unsqueeze(1)).transpose(1, 2)), dim=1)
-        h = self.motion_in(torch.cat((x, known.unsqueeze(-1)), dim=-1)[:, starts[0] :].transpose(1, 2))
-        for block, x_start, out_start in zip(self.blocks, starts, starts[1:]):
+        begin = first if reuse else starts[0]
+        h = self.motion_in(torch.cat((x, known.unsqueeze(-1)), dim=-1)[:, begin:].transpose(1, 2))
+        for layer, (block, x_start, out_start) in enumerate(zip(self.blocks, starts, starts[1:])):
+            if kept is not None and reuse:
+                h, out_start = torch.cat((kept[layer], h), dim=2), first
+            elif kept is not None:
+                kept.append(h[:, :, : first - x_start])
             h = block.forward_tail(h, x_start, out_start, cond)
         return self.head(h).transpose(1, 2)
 
