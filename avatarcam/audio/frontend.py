@@ -7,9 +7,8 @@ VAD and the feature framing, because audio on either side of a gap is not one si
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 

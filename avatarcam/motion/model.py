@@ -251,14 +251,17 @@ class MotionDenoiser(nn.Module):
 
     def velocity(self, x: Tensor, known: Tensor, t: Tensor, audio: Tensor, preset: Tensor) -> Tensor:
         """The velocity (B, T, fields) given precomputed audio and preset conditioning."""
-        frame_t = known * CLEAN_TIME + (1.0 - known) * t.unsqueeze(-1)
-        steps = self.time_mlp(time_embedding(frame_t, self.config.time_channels))
-        frame_cond = (steps + preset.unsqueeze(1)).transpose(1, 2)
-        cond = torch.cat((audio, frame_cond), dim=1)
+        cond = self._block_conditioning(known, t, audio, preset)
         h = self.motion_in(torch.cat((x, known.unsqueeze(-1)), dim=-1).transpose(1, 2))
         for block in self.blocks:
             h = block(h, cond)
         return self.head(h).transpose(1, 2)
+
+    def _block_conditioning(self, known: Tensor, t: Tensor, audio: Tensor, preset: Tensor) -> Tensor:
+        """What every denoiser block adds per frame (B, cond, T): audio, flow time, preset."""
+        frame_t = known * CLEAN_TIME + (1.0 - known) * t.unsqueeze(-1)
+        steps = self.time_mlp(time_embedding(frame_t, self.config.time_channels))
+        return torch.cat((audio, (steps + preset.unsqueeze(1)).transpose(1, 2)), dim=1)
 
     def velocity_tail(self, x: Tensor, known: Tensor, t: Tensor, audio: Tensor, preset: Tensor,
                       first: int, kept: list[Tensor] | None = None) -> Tensor:
@@ -272,9 +275,7 @@ class MotionDenoiser(nn.Module):
         starts = [first]  # per layer from the top, the first frame it must output
         for block in reversed(self.blocks):
             starts.insert(0, max(0, starts[0] - block.conv.pad))
-        frame_t = known * CLEAN_TIME + (1.0 - known) * t.unsqueeze(-1)
-        steps = self.time_mlp(time_embedding(frame_t, self.config.time_channels))
-        cond = torch.cat((audio, (steps + preset.unsqueeze(1)).transpose(1, 2)), dim=1)
+        cond = self._block_conditioning(known, t, audio, preset)
         begin = first if reuse else starts[0]
         h = self.motion_in(torch.cat((x, known.unsqueeze(-1)), dim=-1)[:, begin:].transpose(1, 2))
         for layer, (block, x_start, out_start) in enumerate(zip(self.blocks, starts, starts[1:])):

@@ -24,12 +24,12 @@ from avatarcam.constants import FEATURES_PER_MOTION_FRAME, HOP_LENGTH, N_MELS, S
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.chunk_runner import ChunkRunner, open_chunk_runner
 from avatarcam.motion.framing import audio_end_to_frame_instant_s, frame_vad, silence_features
-from avatarcam.motion.sub_steps import SUB_STEP_CHOICES, shifted_context, sub_step_vector
 from avatarcam.motion.jaw_contrast import JAW, JawContrast
 from avatarcam.motion.liveliness import Liveliness
 from avatarcam.motion.model import FRAME_FEATURES, MotionDenoiser, model_from_payload
 from avatarcam.motion.sampler import check_steps, draw_noise
 from avatarcam.motion.space import NUM_FIELDS, Vector, clamp, neutral
+from avatarcam.motion.sub_steps import SUB_STEP_CHOICES, shifted_context, sub_step_vector
 
 MODEL_FILE = "motion.pt"
 LOW_LATENCY_MODEL_FILE = "motion-lookahead0.pt"  # shipped beside it: no lookahead, 40 ms sooner, weaker lips
@@ -181,8 +181,7 @@ class MotionStreamer:
         self._append(step.features, step.feature_times)
         self._vad_ends += [float(t) for t in step.vad_times]
         self._vad_states += [1.0 if v.is_speech else 0.0 for v in step.vad]
-        frames = self._run(self._ready_frames(), whole_chunks=True)
-        return frames + self._sub_step_frames() if self.config.sub_steps > 1 else frames
+        return self._run(self._ready_frames(), whole_chunks=True) + self._sub_step_frames()
 
     def flush(self) -> list[MotionFrame]:
         """At the end of a stream: make the frames whose audio is complete, their
@@ -305,7 +304,8 @@ class MotionStreamer:
 
     def _forget(self) -> None:
         """Drop log-mel rows no future window needs."""
-        keep_from = (self._done - self._context) * FEATURES_PER_MOTION_FRAME - self._lag - FEATURES_PER_MOTION_FRAME
+        # sub-steps read their windows up to a frame's worth of rows earlier than the stream
+        keep_from = (self._done - self._context - 1) * FEATURES_PER_MOTION_FRAME - self._lag
         drop = max(0, keep_from - self._row_base)
         if drop:
             self._rows, self._row_times = self._rows[drop:], self._row_times[drop:]
