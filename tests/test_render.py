@@ -17,11 +17,14 @@ import torch
 
 from avatarcam.cli.main import build_parser
 from avatarcam.motion.motion_io import write_csv
-from avatarcam.motion.space import NUM_FIELDS, MotionTrack, from_dict, index_of, neutral
+from avatarcam.motion.space import LOWER_BOUNDS, NUM_FIELDS, UPPER_BOUNDS, MotionTrack, from_dict, index_of, neutral
+from avatarcam.render import eyelids
+from avatarcam.render import graph as graph_module
 from avatarcam.render import landmark_sets as ls
 from avatarcam.render.avatar import Avatar, AvatarError, load_avatar, prepare_avatar
 from avatarcam.render.backends import BackendUnavailableError, availability, open_renderer
 from avatarcam.render.canonical_face import canonical_face
+from avatarcam.render.crops import crop_around
 from avatarcam.render.errors import PortraitError
 from avatarcam.render.expression_basis import (
     EXPRESSION_FIELDS,
@@ -183,6 +186,29 @@ def test_onnx_export_matches_torch(avatar: Avatar, tmp_path: Path) -> None:
     difference = max(np.abs(got - expected).max(), np.abs(got - one_by_one).max())
     print(f"ONNX Runtime vs torch: max difference {difference * 255:.4f} / 255")
     assert difference <= 1.0 / 255.0
+
+
+def test_work_areas_sized_to_the_face_draw_what_the_largest_ones_draw(
+        avatar: Avatar, monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = build_graph(avatar, "512")
+    motion = np.random.default_rng(3).uniform(LOWER_BOUNDS, UPPER_BOUNDS, (12, NUM_FIELDS)).astype(np.float32)
+    motion[:4, index_of("scale")] = 0.0  # the face at the photo's size
+    areas: list[int] = []
+
+    def counted(*args: object) -> object:
+        areas.append(int(args[1]) * int(args[2]))
+        return crop_around(*args)
+
+    monkeypatch.setattr(graph_module, "crop_around", counted)
+    monkeypatch.setattr(eyelids, "crop_around", counted)
+    sized = np.concatenate([render_frames(graph, row[None]) for row in motion])
+    sized_areas = list(areas)
+    areas.clear()
+    monkeypatch.setattr(graph, "_shown_face_px", lambda m: graph.largest_face_px)
+    largest = np.concatenate([render_frames(graph, row[None]) for row in motion])
+    assert np.array_equal(sized, largest)
+    # at the photo's own size the work areas hold well under half the largest's pixels
+    assert sum(sized_areas[:4]) < 0.5 * sum(areas[:4])
 
 
 def test_backends_say_why_they_are_unavailable(avatar: Avatar, tmp_path: Path) -> None:

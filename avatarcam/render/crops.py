@@ -1,8 +1,11 @@
 """Fixed-size work areas cut out of a batch of frames and pasted back.
 
 The mouth and the eyelids are drawn at full resolution but only around the feature, so
-each is computed in a crop that follows the feature from frame to frame. Crops have a
-fixed size so the graph keeps static shapes (ONNX, TensorRT).
+each is computed in a crop that follows the feature from frame to frame. A crop's sides
+are shares of the face height: in eager torch of the face as large as the frame shows it,
+so a face at its own size works on less than half the pixels of the largest one; traced
+for export, of the largest face the motion space allows, so the graph keeps static shapes
+(ONNX, TensorRT).
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from dataclasses import dataclass
 import torch
 
 
-def crop_extent(face_px: float, face_heights: float, limit: int) -> int:
-    """A crop side in pixels: `face_heights` of the largest face the motion space allows
-    (`face_px` already scaled to it), a multiple of 8, at most `limit`."""
-    return min(limit, 8 * math.ceil(face_heights * face_px / 8))
+def crop_sides(face_px: float, face_heights: tuple[float, float], width: int,
+               height: int) -> tuple[int, int]:
+    """A crop's (width, height) in pixels: `face_heights` (across, down) of a face `face_px`
+    tall, each a multiple of 8 and at most the frame's side."""
+    across, down = face_heights
+    return (min(width, 8 * math.ceil(across * face_px / 8)),
+            min(height, 8 * math.ceil(down * face_px / 8)))
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,9 @@ class Crop:
 def crop_around(centre: torch.Tensor, crop_w: int, crop_h: int, width: int, height: int,
                 cols: torch.Tensor, rows: torch.Tensor) -> Crop:
     """The crop of `crop_w` × `crop_h` centred on `centre` (B, 2), kept inside the frame;
-    `cols` and `rows` are `arange(crop_w)` and `arange(crop_h)` (buffers of the caller)."""
+    `cols` and `rows` are `arange` of at least `crop_w` and `crop_h` (buffers of the caller)."""
     batch = centre.shape[0]
+    cols, rows = cols[:crop_w], rows[:crop_h]
     x0 = torch.clamp(torch.round(centre[:, 0] - crop_w / 2), 0, width - crop_w)
     y0 = torch.clamp(torch.round(centre[:, 1] - crop_h / 2), 0, height - crop_h)
     cols = x0.long()[:, None] + cols

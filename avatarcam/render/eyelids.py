@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from avatarcam.render import landmark_sets as ls
-from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent, group_crop, group_layer
+from avatarcam.render.crops import composite_in_crop, crop_around, crop_sides, group_crop, group_layer
 from avatarcam.render.feature_frame import (FeatureFrame, FixedFrame, contour_reach, contour_samples,
                                             look_up, soft_step)
 
@@ -73,10 +73,9 @@ class Eyelids(nn.Module):
     def __init__(self, source_points: torch.Tensor, face_px_max: float, width: int, height: int) -> None:
         super().__init__()
         self.width, self.height = width, height
-        self.crop_w = crop_extent(face_px_max, EYE_CROP_FACE_HEIGHTS[0], width)
-        self.crop_h = crop_extent(face_px_max, EYE_CROP_FACE_HEIGHTS[1], height)
-        self.register_buffer("crop_cols", torch.arange(self.crop_w))
-        self.register_buffer("crop_rows", torch.arange(self.crop_h))
+        largest_w, largest_h = crop_sides(face_px_max, EYE_CROP_FACE_HEIGHTS, width, height)
+        self.register_buffer("crop_cols", torch.arange(largest_w))
+        self.register_buffer("crop_rows", torch.arange(largest_h))
         self.register_buffer("to_normalised", torch.tensor([2.0 / width, 2.0 / height]))
         points = source_points.reshape(2, POINTS_PER_EYE, 2)
         source = FeatureFrame.from_corners(points[:, 0], points[:, 1])
@@ -86,13 +85,14 @@ class Eyelids(nn.Module):
         self.register_buffer("photo_table", contour_samples(contours, self.photo_reach, ordered=False))
 
     def forward(self, frame: torch.Tensor, person: torch.Tensor, moved: torch.Tensor,
-                blink: torch.Tensor) -> torch.Tensor:
-        """`frame` (B, 3, H, W) with both eyes' lids redrawn from `person` (1, 4, H, W)."""
+                blink: torch.Tensor, face_px: float) -> torch.Tensor:
+        """`frame` (B, 3, H, W) with both eyes' lids redrawn from `person` (1, 4, H, W);
+        `face_px`, at most `face_px_max`, sizes the work areas (crops.py)."""
         batch = frame.shape[0]
         points = moved.reshape(2 * batch, POINTS_PER_EYE, 2)  # eye-major within each frame
         out = FeatureFrame.from_corners(points[:, 0], points[:, 1])
-        crop = crop_around(out.origin, self.crop_w, self.crop_h, self.width, self.height,
-                           self.crop_cols, self.crop_rows)
+        crop_w, crop_h = crop_sides(face_px, EYE_CROP_FACE_HEIGHTS, self.width, self.height)
+        crop = crop_around(out.origin, crop_w, crop_h, self.width, self.height, self.crop_cols, self.crop_rows)
         u, v = out.to_frame(crop.pixels)
         contours = _eye_contours(*out.to_frame(points))
         reach = contour_reach(contours)

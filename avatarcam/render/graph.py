@@ -26,7 +26,7 @@ from avatarcam.motion.space import LOWER_BOUNDS, UPPER_BOUNDS, index_of
 from avatarcam.render import landmark_sets as ls
 from avatarcam.render.active_area import ActiveArea
 from avatarcam.render.avatar import Avatar, Canvas
-from avatarcam.render.crops import composite_in_crop, crop_around, crop_extent
+from avatarcam.render.crops import composite_in_crop, crop_around, crop_sides
 from avatarcam.render.expression_basis import EXPRESSION_SLICE, MIN_SEALED_JAW
 from avatarcam.render.eyelids import POINTS_PER_EYE, Eyelids
 from avatarcam.render.feature_frame import FeatureFrame, perpendicular, soft_step
@@ -89,8 +89,7 @@ class RenderGraph(nn.Module):
         rig = canvas.rig
         self.height, self.width = canvas.size.height, canvas.size.width
         grid_w, grid_h = canvas.size.flow_grid
-        self.crop_w = crop_extent(_largest_face_px(canvas), MOUTH_CROP_FACE_HEIGHTS[0], self.width)
-        self.crop_h = crop_extent(_largest_face_px(canvas), MOUTH_CROP_FACE_HEIGHTS[1], self.height)
+        self.largest_face_px = _largest_face_px(canvas)
         count = rig.bases.shape[0]
         flat = torch.from_numpy(rig.bases).reshape(count, -1)
         self.register_buffer("deform_bases", flat[: count - SIMILARITY_BASES].contiguous())
@@ -104,7 +103,7 @@ class RenderGraph(nn.Module):
         self.register_buffer("to_normalised", torch.tensor([2.0 / self.width, 2.0 / self.height]))
         self.lips = LipBands(self.mouth_points, UPPER_CONTOUR, LOWER_CONTOUR,
                              (MOUTH_CORNER_LEFT, MOUTH_CORNER_RIGHT), self.to_normalised)
-        self.eyelids = Eyelids(torch.from_numpy(rig.eye_points), _largest_face_px(canvas),
+        self.eyelids = Eyelids(torch.from_numpy(rig.eye_points), self.largest_face_px,
                                self.width, self.height)
         self.register_buffer("yaw_steps", torch.from_numpy(rig.yaw_offsets / ANGLE_STEP_DEG))
         self.register_buffer("pitch_steps", torch.from_numpy(rig.pitch_offsets / ANGLE_STEP_DEG))
@@ -132,8 +131,9 @@ class RenderGraph(nn.Module):
         self.register_buffer("mouth_texture", texture[None].contiguous())
         self.register_buffer("tongue_rgb", torch.from_numpy(canvas.mouth.tongue_rgb).reshape(1, 3, 1))
         self.register_buffer("teeth_rgb", torch.from_numpy(canvas.mouth.teeth_rgb).reshape(1, 3, 1))
-        self.register_buffer("crop_cols", torch.arange(self.crop_w))
-        self.register_buffer("crop_rows", torch.arange(self.crop_h))
+        largest_w, largest_h = crop_sides(self.largest_face_px, MOUTH_CROP_FACE_HEIGHTS, self.width, self.height)
+        self.register_buffer("crop_cols", torch.arange(largest_w))
+        self.register_buffer("crop_rows", torch.arange(largest_h))
 
     @staticmethod
     def _identity(height: int, width: int) -> torch.Tensor:
@@ -154,12 +154,20 @@ class RenderGraph(nn.Module):
         forward_px = deform + moved + grow * deform + turn * spun
         backward = self._invert(forward_px * self.to_normalised[None, :, None, None])
         frame = self._sample(backward)
+        face_px = self._shown_face_px(m)
         blink = self._blink_amounts(m)
         if _whole_graph() or bool(blink.amax() > 0.0):  # at 0 the lid layer draws nothing
             eyes = self._moved(self.eye_points, self.eye_deltas, coefficients, similarity)
-            frame = self.eyelids(frame, self.person, eyes.reshape(-1, 2, POINTS_PER_EYE, 2), blink)
+            frame = self.eyelids(frame, self.person, eyes.reshape(-1, 2, POINTS_PER_EYE, 2), blink, face_px)
         return self._draw_mouth(frame, self._moved(self.mouth_points, self.mouth_deltas,
-                                                   coefficients, similarity))
+                                                   coefficients, similarity), face_px)
+
+    def _shown_face_px(self, m: torch.Tensor) -> float:
+        """The height in pixels of the largest face in the batch (traced: the largest the
+        motion space allows), which sizes the mouth's and the eyes' work areas."""
+        if _whole_graph():
+            return self.largest_face_px
+        return min(self.largest_face_px, self.face_px * math.exp(float(m[:, SCALE].amax())))
 
     def _blink_amounts(self, m: torch.Tensor) -> torch.Tensor:
         """(B, 2) how far each eye's lids travel, 0 = as in the photo, 1 = shut."""
@@ -246,14 +254,15 @@ class RenderGraph(nn.Module):
         shift = similarity[:, None, 2:4] * self.face_px
         return self.centre + (1.0 + grow) * rel + turn * perpendicular(rel) + shift
 
-    def _draw_mouth(self, frame: torch.Tensor, tracked: torch.Tensor) -> torch.Tensor:
+    def _draw_mouth(self, frame: torch.Tensor, tracked: torch.Tensor, face_px: float) -> torch.Tensor:
         """`frame` with the lips redrawn and the mouth interior drawn between them, computed
-        in a fixed-size crop around them; `tracked` are the moved MOUTH_TRACKED points."""
+        in a crop around them sized for a face `face_px` tall; `tracked` are the moved
+        MOUTH_TRACKED points."""
         polygon = tracked[:, :len(ls.INNER_LIP_POLYGON)]
         mouth = FeatureFrame.from_corners(polygon[:, MOUTH_CORNER_LEFT], polygon[:, MOUTH_CORNER_RIGHT])
         centre = (polygon.amin(1) + polygon.amax(1)) / 2.0
-        crop = crop_around(centre, self.crop_w, self.crop_h, self.width, self.height,
-                           self.crop_cols, self.crop_rows)
+        crop_w, crop_h = crop_sides(face_px, MOUTH_CROP_FACE_HEIGHTS, self.width, self.height)
+        crop = crop_around(centre, crop_w, crop_h, self.width, self.height, self.crop_cols, self.crop_rows)
         u, v = mouth.to_frame(crop.pixels)
         drawn, outer_u = self.lips.drawn(mouth, tracked, u)
         lips, lips_alpha = self.lips(self.person, mouth, u, v, drawn, outer_u)
