@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -65,3 +67,19 @@ def test_timed_series_picks_the_records_since_a_time() -> None:
     assert series.values_since(0.0).size == 10 and series.values_since(10.0).size == 0
     assert series.recent_times(2).tolist() == [8.0, 9.0]
     assert series.as_array().shape == (10, 2) and series.as_array()[3].tolist() == [3.0, 30.0]
+
+
+def test_cpu_and_memory_count_the_child_processes() -> None:
+    stats = RunStats()
+    alone_mb = stats.summary()["rss_mb"]
+    child = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 1.0\n"
+                              "while time.time() < end: pass\ntime.sleep(30)"])
+    try:
+        time.sleep(1.5)  # the child spins for one second, then sleeps
+        assert stats.summary()["rss_mb"] > alone_mb
+        stats.finish()
+    finally:
+        child.kill()
+        child.wait()
+    # about 1 s of the child's CPU in 1.5 s of wall time, beyond what this process used
+    assert stats.summary()["cpu_percent"] >= 30.0

@@ -22,7 +22,7 @@ MB = 1024 * 1024
 
 @dataclass
 class RunStats:
-    """Counters the engine updates as it runs: motion arrivals from the audio thread, all
+    """Counters the engine updates as it runs: motion arrivals from the motion path's thread, all
     else from the render thread. Per-frame figures are arrays of doubles, so a run of hours
     keeps every one of them in a few MB an hour."""
 
@@ -122,9 +122,23 @@ class RunStats:
         }
 
     def _cpu_seconds(self) -> float:
-        """CPU time this process has used, all its threads, user and system."""
+        """CPU time this process has used, all its threads, user and system, with that of
+        its child processes (the motion model's, ffmpeg), ended or running."""
         times = self._process.cpu_times()
-        return float(times.user + times.system)
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in self._children():
+            try:
+                child_times = child.cpu_times()
+            except psutil.Error:  # it ended just now
+                continue
+            total += child_times.user + child_times.system
+        return float(total)
+
+    def _children(self) -> list[psutil.Process]:
+        try:
+            return self._process.children(recursive=True)
+        except psutil.Error:
+            return []
 
     def _cpu_now(self) -> tuple[float, float]:
         """(wall s, CPU s) since the stats started."""
@@ -136,8 +150,14 @@ class RunStats:
         return round(100.0 * cpu_s / wall_s, 1) if wall_s > 0 else 0.0
 
     def _rss_mb(self) -> float:
-        """Resident memory of this process now, MB."""
-        return round(self._process.memory_info().rss / MB, 1)
+        """Resident memory of this process and its child processes now, MB."""
+        total = self._process.memory_info().rss
+        for child in self._children():
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return round(total / MB, 1)
 
     def write_json(self, path: Path) -> None:
         """Write `summary()` to `path`."""
