@@ -32,7 +32,6 @@ from avatarcam.runtime.engine import (
     Engine,
     EngineOptions,
 )
-from avatarcam.runtime.motion_path import LocalMotion
 from avatarcam.sinks.camera_backends import list_camera_backends
 from avatarcam.sinks.sink import open_sinks
 from tests.conftest import REPO_ROOT
@@ -69,8 +68,8 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _engine(avatar: Avatar, source, sinks, options: EngineOptions, renderer=None) -> Engine:
     renderer = renderer or open_renderer(avatar, "512", avatar_cache(), ("torch-cpu",))[1]
-    motion = LocalMotion(MotionStreamer(load_motion_model(), StreamConfig(), seed=0))
-    return Engine(source, motion, renderer, sinks, neutral(), options)
+    streamer = MotionStreamer(load_motion_model(), StreamConfig(), seed=0)
+    return Engine(source, streamer, renderer, sinks, neutral(), options)
 
 
 def avatar_cache() -> Path:
@@ -234,8 +233,7 @@ def test_delayed_voice_follows_the_measured_latency(pulse, avatar: Avatar, speec
     with VirtualMicrophone() as microphone, open_sinks(["null"], *SIZE, FPS) as sinks:
         voice = DelayedVoice(microphone, 0.1, follow_latency=True)
         renderer = open_renderer(avatar, "512", avatar_cache(), ("torch-cpu",))[1]
-        engine = Engine(FileSource(speech, realtime=True),
-                        LocalMotion(MotionStreamer(load_motion_model(), StreamConfig())),
+        engine = Engine(FileSource(speech, realtime=True), MotionStreamer(load_motion_model(), StreamConfig()),
                         renderer, sinks, neutral(), EngineOptions(fps=FPS, duration_s=4.0),
                         audio_taps=[voice.push], latency_listener=follow)
         try:

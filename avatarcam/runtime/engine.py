@@ -3,20 +3,19 @@
 Two worker threads with nothing queued between them but a small window of timestamped
 motion frames:
 
-- the audio thread reads the source, feeds each block to the motion path (the front end:
-  resampling, VAD, features; then the motion model as soon as a frame's audio is complete;
-  `runtime/motion_path.py`, in its own process when run by `session.py`) and passes the
-  audio on (recording, delayed virtual microphone); when the source has nothing (a
-  microphone unplugged, a file at its end) it feeds silence on the capture clock, so the
-  avatar keeps idling instead of freezing;
+- the audio thread reads the source, runs the front end (resampling, VAD, features) and
+  the motion model as soon as a frame's audio is complete, and passes the audio on
+  (recording, delayed virtual microphone); when the source has nothing (a microphone
+  unplugged, a file at its end) it feeds silence on the capture clock, so the avatar keeps
+  idling instead of freezing;
 - the render thread ticks at the output rate: it asks the playback clock which capture
   instant to show, renders the motion interpolated to it and hands the frame to the sinks.
   A tick that comes too late is skipped and counted, never queued. At the motion's own
   rate (25 fps) the ticks slide to just after motion frames arrive (`TickPhase`).
 
-Both threads may call torch (the motion path in this process runs torch where ONNX Runtime
-cannot), so torch runs one thread per caller while the engine runs: with its default pool
-of one thread per core, two callers on two cores slowed each other three- to fourfold. numpy's OpenBLAS is held to one thread too: after each call its idle workers
+Both threads call torch, so torch runs one thread per caller while the engine runs: with
+its default pool of one thread per core, two callers on two cores slowed each other three-
+to fourfold. numpy's OpenBLAS is held to one thread too: after each call its idle workers
 spin in sched_yield, which cost a whole core.
 
 Every frame carries the capture time of the audio it shows, so latency is measured.
@@ -37,6 +36,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from avatarcam.audio.chunk import AudioChunk
+from avatarcam.audio.frontend import AudioFrontend
 from avatarcam.audio.source import AudioSource
 from avatarcam.constants import REOPEN_BACKOFF_MAX_S, REOPEN_BACKOFF_START_S, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
@@ -44,9 +44,7 @@ from avatarcam.motion.space import Vector
 from avatarcam.render.backends import Renderer
 from avatarcam.runtime.falling_behind import FallingBehind
 from avatarcam.runtime.indicators import frozen_badge
-from avatarcam.motion.stream import MotionFrame
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock
-from avatarcam.runtime.motion_path import MotionPath
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.silence import SilenceFiller
 from avatarcam.runtime.tick_phase import TickPhase
@@ -71,6 +69,13 @@ STATUS_FRAMES = 60  # the overlay's fps and latency (and the auto voice delay) c
 GIL_SWITCH_INTERVAL_S = 0.0005
 TORCH_THREADS = 1  # per calling thread while the engine runs (see the module docstring)
 BLAS_THREADS = 1  # numpy's BLAS while the engine runs (see the module docstring)
+
+
+class Streamer(Protocol):
+    """The motion model's streaming interface (avatarcam.motion.stream.MotionStreamer)."""
+
+    def push(self, step: object) -> list: ...  # noqa: D102 - documented on MotionStreamer
+    def set_preset(self, target: np.ndarray, weight: np.ndarray) -> None: ...  # noqa: D102
 
 
 class ControlState(Protocol):
@@ -102,16 +107,17 @@ class EngineOptions:
 class Engine:
     """One run of the realtime loop over one source, renderer and set of sinks."""
 
-    def __init__(self, source: AudioSource, motion: MotionPath, renderer: Renderer,
+    def __init__(self, source: AudioSource, streamer: Streamer, renderer: Renderer,
                  sinks: OpenedSinks, rest_motion: Vector, options: EngineOptions,
                  controls: Controls | None = None,
                  audio_taps: Sequence[Callable[[AudioChunk], None]] = (),
                  latency_listener: Callable[[float], None] | None = None) -> None:
         """`latency_listener`, if given, is told the measured median latency (s) as it
-        settles (the delayed virtual microphone follows it). The caller closes `motion`."""
-        self.source, self.motion, self.renderer, self.sinks = source, motion, renderer, sinks
+        settles (the delayed virtual microphone follows it)."""
+        self.source, self.streamer, self.renderer, self.sinks = source, streamer, renderer, sinks
         self.options, self.controls = options, controls
         self.latency_listener = latency_listener
+        self.frontend: AudioFrontend | None = None
         self.buffer = MotionBuffer()
         self.clock = PlaybackClock(MIN_PLAYBACK_DELAY_S, MAX_PLAYBACK_DELAY_S, PLAYBACK_QUANTILE)
         self.stats = RunStats()
@@ -168,23 +174,25 @@ class Engine:
                 self.stop_event.wait(READ_TIMEOUT_S)
 
     def _feed(self, chunk: AudioChunk) -> None:
-        """One block to the motion path (silence while muted, with the preset of the
-        moment), the audio as captured on to the taps."""
+        """One block through the front end; its features queued for the motion model, the
+        audio on to the taps."""
         heard = chunk
         state = self.controls.state(time.monotonic()) if self.controls is not None else None
         if state is not None and state.muted:
             heard = AudioChunk(np.zeros_like(chunk.samples), chunk.rate, chunk.start_time)
-        self.motion.feed(heard, (state.target, state.weight) if state is not None else None)
-        for tap in self.audio_taps:
-            tap(chunk)
-
-    def _motion_arrived(self, frames: Sequence[MotionFrame], speech: bool) -> None:
-        """Frames from the motion path into the window the render thread reads."""
+        if self.frontend is None or self.frontend.in_rate != chunk.rate:
+            self.frontend = AudioFrontend(chunk.rate, align_windows_to_blocks=True)  # first audio, or silence ↔ mic
+        step = self.frontend.process(heard)
+        self._speaking = step.speech
+        if state is not None:
+            self.streamer.set_preset(state.target, state.weight)
+        frames = self.streamer.push(step)
         ready = time.monotonic()
-        self._speaking = speech
         for frame in frames:
             self.buffer.add(frame.time, frame.vector, frame.speech)
             self.stats.motion_arrived(ready, frame.time)
+        for tap in self.audio_taps:
+            tap(chunk)
 
     # --- render thread ------------------------------------------------------------------
     def _render_loop(self) -> None:
@@ -263,7 +271,6 @@ class Engine:
     def _run_threads(self) -> None:
         """Start both worker threads, wait for a reason to stop, then stop them and the source."""
         self.stats = RunStats()
-        self.motion.open(self._motion_arrived)
         threads = [threading.Thread(target=self._guarded(loop), name=name, daemon=True)
                    for name, loop in (("avatarcam-audio", self._audio_loop),
                                       ("avatarcam-render", self._render_loop))]

@@ -22,7 +22,7 @@ MB = 1024 * 1024
 
 @dataclass
 class RunStats:
-    """Counters the engine updates as it runs: motion arrivals from the motion path's thread, all
+    """Counters the engine updates as it runs: motion arrivals from the audio thread, all
     else from the render thread. Per-frame figures are arrays of doubles, so a run of hours
     keeps every one of them in a few MB an hour."""
 
@@ -123,7 +123,7 @@ class RunStats:
 
     def _cpu_seconds(self) -> float:
         """CPU time this process has used, all its threads, user and system, with that of
-        its child processes (the motion model's, ffmpeg), ended or running."""
+        its child processes (ffmpeg writing an mp4), ended or running."""
         times = self._process.cpu_times()
         total = times.user + times.system + times.children_user + times.children_system
         for child in self._children():

@@ -20,14 +20,13 @@ from avatarcam.audio.chunk import AudioChunk
 from avatarcam.audio.virtual_mic import DelayedPlayback, VirtualMicError, VirtualMicrophone, parse_audio_delay
 from avatarcam.control.settings import Settings
 from avatarcam.motion.space import neutral
-from avatarcam.motion.stream import StreamConfig
+from avatarcam.motion.stream import MotionStreamer, StreamConfig, load_motion_model
 from avatarcam.render.avatar import Avatar, load_avatar
 from avatarcam.render.backends import DEFAULT_ORDER, open_renderer
 from avatarcam.render.framing import output_size
 from avatarcam.runtime.avatar_cache import avatar_for_portrait, cache_root
 from avatarcam.runtime.controls import start_controls
 from avatarcam.runtime.engine import Engine, EngineOptions
-from avatarcam.runtime.motion_process import MotionJob, MotionProcess
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.tick_phase import ticks_align_with_motion
 from avatarcam.sinks.sink import SinkSettings, open_sinks
@@ -140,15 +139,13 @@ def run_session(request: RunRequest) -> RunStats:
     """Open everything `request` names, run the engine, close everything; the figures."""
     size = output_size(request.size)
     with ExitStack() as stack, stop_signals_interrupt():
-        graphs = cache_root() / "graphs"
-        # first: the child loads the model while this process prepares the avatar
-        motion = MotionProcess(MotionJob(request.model_path, stream_config(request.fps), request.seed, graphs))
-        stack.callback(motion.close)
         avatar = _avatar(request)
+        graphs = cache_root() / "graphs"
         backend, renderer = open_renderer(avatar, size.name, graphs, request.backends)
-        motion.wait_ready()
+        streamer = MotionStreamer(load_motion_model(request.model_path), stream_config(request.fps),
+                                  seed=request.seed, graphs=graphs)
         log.info("Rendering with %s at %dx%d, %g fps; the motion model runs in %s.", backend, size.width,
-                 size.height, request.fps, motion.name)
+                 size.height, request.fps, streamer.runner.name)
         source = _source(request)
         sinks = stack.enter_context(open_sinks(request.sinks, size.width, size.height, request.fps,
                                                SinkSettings()))
@@ -157,7 +154,7 @@ def run_session(request: RunRequest) -> RunStats:
         options = EngineOptions(fps=request.fps, duration_s=request.duration_s,
                                 stop_when_source_ends=request.stop_at_end_s is not None,
                                 tail_s=request.stop_at_end_s or 0.0)
-        engine = Engine(source, motion, renderer, sinks, neutral(), options, controls,
+        engine = Engine(source, streamer, renderer, sinks, neutral(), options, controls,
                         audio_taps=[voice.push] if voice else [],
                         latency_listener=voice.follow if voice and voice.follow_latency else None)
         try:
