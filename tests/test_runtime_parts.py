@@ -21,6 +21,8 @@ from avatarcam.runtime.machine_watch import (
     cpu_ticks,
     steal_percent,
     MachineLoad,
+    probe_cpu_s,
+    slow_spans,
     summarize_load,
 )
 from avatarcam.runtime.silence import SilenceFiller
@@ -94,6 +96,33 @@ def test_drops_are_put_down_to_the_stalls_and_the_steal_they_came_with() -> None
     assert summarize_load(MachineLoad(), drops, since=0.0).drops_after_stalls == 0
 
 
+def test_slow_probes_make_spans_of_consecutive_runs() -> None:
+    usual = 0.0003
+    cpu = [usual] * 10 + [4 * usual, 9 * usual] + [usual] * 5 + [3.5 * usual] + [usual] * 5 + [2 * usual]
+    probes = [(0.02 * i, 0.02 * i + 0.001, c) for i, c in enumerate(cpu)]
+    assert slow_spans(probes) == [(0.2, 0.221), (0.34, 0.341)]  # 2x is not slow enough
+    assert slow_spans([]) == []
+
+
+def test_drops_left_over_are_put_down_to_slowdowns_with_the_time_they_cover() -> None:
+    stalls = [(10.0, 10.05)]
+    slowdowns = [(10.0, 10.02), (12.0, 12.1), (13.0, 13.05)]
+    drops = [10.03, 12.15, 12.5, 13.1]
+    summary = summarize_load(MachineLoad(stalls, [], slowdowns), drops, since=9.0, until=19.0)
+    assert summary.drops_after_stalls == 1 and summary.slowdowns == 3
+    assert summary.drops_in_slowdowns == 2  # 12.15 and 13.1; 10.03 went to the stall, 12.5 to neither
+    # 0.12 + 0.2 + 0.15 s of the 10 s lie in or just after a slowdown
+    assert summary.slowed_percent == pytest.approx(4.7, abs=0.05)
+
+
+def test_the_probe_times_its_own_cpu_not_the_wall_clock() -> None:
+    busy = probe_cpu_s()
+    assert 0.0 < busy < 0.05
+    began = time.thread_time()
+    time.sleep(0.05)  # sleeping uses no CPU time
+    assert time.thread_time() - began < 0.01
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="pausing a process needs SIGSTOP")
 def test_the_watcher_sees_a_pause_of_its_process() -> None:
     with MachineWatcher() as watcher:
@@ -110,3 +139,5 @@ def test_the_watcher_sees_a_pause_of_its_process() -> None:
     assert any(a <= paused + 0.01 and b >= resumed for a, b in stalls), (paused, resumed, stalls)
     if sys.platform.startswith("linux"):  # 1.5 s of watching: steal read at least twice
         assert len(watcher.load.steal) >= 2 and all(0.0 <= share <= 100.0 for _, share in watcher.load.steal)
+    assert watcher.load.probe_ms is not None and 0.0 < watcher.load.probe_ms < 50.0
+    assert all(a <= b for a, b in watcher.load.slowdowns)

@@ -21,6 +21,7 @@ from avatarcam.plotting import pyplot
 from avatarcam.render.default_portrait import write_default_portrait
 from avatarcam.runtime.machine_watch import (
     LATE_S,
+    SLOW_FACTOR,
     STOLEN_SHARE,
     MachineLoad,
     MachineWatcher,
@@ -76,9 +77,9 @@ def run_e2e_bench(seconds: float, size: str, fps: float, backends: tuple[str, ..
             stats = run_session(request)
             stolen = steal_percent(before, cpu_ticks())
     summary = stats.summary(skip_s=WARMUP_S)
-    machine = summarize_load(watcher.load, stats.drop_times, stats.started + WARMUP_S)
+    machine = summarize_load(watcher.load, stats.drop_times, stats.started + WARMUP_S, stats.started + seconds)
     summary.update({"seconds": seconds, "size": size, "target_fps": fps, "steal_percent": stolen,
-                    "machine_load": asdict(machine)})
+                    "machine_load": asdict(machine), "probe_ms": watcher.load.probe_ms})
     return summary, stats, watcher.load
 
 
@@ -106,6 +107,9 @@ def format_e2e(summary: dict[str, object]) -> str:
         f"or more (longest {machine['longest_stall_ms']} ms, {machine['stalled_ms']} ms in all); "
         f"{machine['drops_after_stalls']} of the {summary['drops_after_warmup']} drops came during or just after one, "
         f"{machine['drops_in_steal']} more in a half second when {STOLEN_SHARE:g} % or more of the CPU time was stolen",
+        f"it ran a fixed piece of work {SLOW_FACTOR:g} times slower than usual or worse in {machine['slowdowns']} spans "
+        f"(usually {summary['probe_ms']} ms of CPU); {machine['drops_in_slowdowns']} more drops came during or just "
+        f"after one, where {machine['slowed_percent']} % of the time after warm-up lies",
     ])
 
 
@@ -131,8 +135,8 @@ def plot_latency(stats: RunStats, path: Path) -> None:
 
 def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
     """A PNG of the run over time: render time per frame, each dropped tick, the share of
-    CPU time the hypervisor stole and the spans when the machine stalled, so a drop can be
-    seen to follow a slow render, a stall or a stretch of steal."""
+    CPU time the hypervisor stole and the spans when the machine stalled or ran slowly, so
+    a drop can be seen to follow a slow render, a stall, a slowdown or a stretch of steal."""
     plt = pyplot()
 
     renders = stats.render_times.as_array()
@@ -140,6 +144,8 @@ def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 3.2))
     for start, end in load.stalls:
         ax.axvspan(start - stats.started, end - stats.started, color="#f0b27a", alpha=0.8, lw=0)
+    for start, end in load.slowdowns:
+        ax.axvspan(start - stats.started, end - stats.started, color="#9bd3ae", alpha=0.8, lw=0)
     render_ms = renders[:, 1] * 1000.0
     clipped = int((render_ms > TIMELINE_TOP_MS).sum())
     ax.plot(renders[:, 0] - stats.started, np.minimum(render_ms, TIMELINE_TOP_MS), lw=0.6, color="#4a7bb7",
@@ -148,6 +154,7 @@ def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
     ax.plot(drops, np.zeros_like(drops), "|", color="#c0392b", ms=12, label=f"dropped tick ({len(drops)})")
     ax.axvline(WARMUP_S, color="k", lw=0.6, linestyle=":", label="end of warm-up")
     ax.fill_between([], [], color="#f0b27a", label=f"machine stalled ≥ {1000 * LATE_S:g} ms ({len(load.stalls)})")
+    ax.fill_between([], [], color="#9bd3ae", label=f"machine slowed ≥ {SLOW_FACTOR:g}× ({len(load.slowdowns)})")
     ax.step(steal[:, 0] - stats.started, steal[:, 1], where="pre", color="#7d3c98", lw=1.0,
             label="CPU time stolen, % (per 0.5 s)")
     ax.set_xlabel("seconds into the run")
