@@ -141,3 +141,17 @@ def test_the_watcher_sees_a_pause_of_its_process() -> None:
         assert len(watcher.load.steal) >= 2 and all(0.0 <= share <= 100.0 for _, share in watcher.load.steal)
     assert watcher.load.probe_ms is not None and 0.0 < watcher.load.probe_ms < 50.0
     assert all(a <= b for a, b in watcher.load.slowdowns)
+
+
+def test_render_workers_follow_the_backend_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from avatarcam.render.backends import CPU_RENDER_OVERLAP
+    from avatarcam.runtime.session import RunRequest, render_workers
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert render_workers(RunRequest(), "torch-cpu") == CPU_RENDER_OVERLAP == 2
+    assert render_workers(RunRequest(), "onnxruntime") == CPU_RENDER_OVERLAP
+    assert render_workers(RunRequest(), "torch-cuda") == 1  # a GPU's stream runs frames in turn anyway
+    assert render_workers(RunRequest(), "tensorrt") == 1
+    assert render_workers(RunRequest(render_workers=3), "torch-cuda") == 3
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert render_workers(RunRequest(), "torch-cpu") == 1  # a second worker would only wait for the core

@@ -67,6 +67,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     e2e.add_argument("--backend", action="append", help="render backend (default: the first that runs)")
     e2e.add_argument("--audio", type=Path, help="speech file to play instead of espeak-ng speech")
     e2e.add_argument("--model", type=Path, help="motion weights (default: the shipped models/motion.pt)")
+    e2e.add_argument("--render-workers", type=int, choices=(1, 2, 3, 4),
+                     help="frames rendered at once (default: two on the CPU, one on a GPU)")
     e2e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e2e.add_argument("--plot", type=Path, help="also write a latency histogram (PNG)")
     e2e.add_argument("--timeline", type=Path,
@@ -99,7 +101,7 @@ def _run_motion(args: argparse.Namespace) -> int:
 def _run_e2e(args: argparse.Namespace) -> int:
     seconds = LONG_RUN_S if args.long else args.seconds
     summary, stats, load = run_e2e_bench(seconds, args.size, args.fps, tuple(args.backend or DEFAULT_ORDER),
-                                         args.audio, args.model)
+                                         args.audio, args.model, args.render_workers)
     print(json.dumps(summary) if args.json else format_e2e(summary))
     if args.plot:
         plot_latency(stats, args.plot)

@@ -23,6 +23,7 @@ from avatarcam.render.graph import build_graph, to_uint8
 from avatarcam.render.onnx_export import INPUT_NAME, export_onnx
 
 DEFAULT_ORDER = ("tensorrt", "torch-cuda", "torch-cpu", "onnxruntime")
+CPU_RENDER_OVERLAP = 2  # the two cores of the smallest machine the targets are set on
 
 
 class Renderer(Protocol):
@@ -101,18 +102,22 @@ class Backend:
     name: str
     why_unavailable: Callable[[], str | None]
     create: Callable[[Avatar, str, Path], Renderer]
+    # frames it may render at once from different threads: on the CPU, one per core the
+    # engine can count on (the calls share no state); on a GPU one, as its stream runs them
+    # one after another anyway
+    overlap: int = 1
 
 
 BACKENDS: dict[str, Backend] = {
     backend.name: backend
     for backend in (
         Backend("torch-cpu", lambda: None,
-                lambda avatar, size, cache: _TorchRenderer(avatar, size, "cpu")),
+                lambda avatar, size, cache: _TorchRenderer(avatar, size, "cpu"), CPU_RENDER_OVERLAP),
         Backend("torch-cuda", _why_no_cuda,
                 lambda avatar, size, cache: _TorchRenderer(avatar, size, "cuda")),
         Backend("onnxruntime", _why_no_onnxruntime,
                 lambda avatar, size, cache: _OnnxRuntimeRenderer(
-                    _onnx_file(avatar, size, cache), torch.get_num_threads())),
+                    _onnx_file(avatar, size, cache), torch.get_num_threads()), CPU_RENDER_OVERLAP),
         Backend("tensorrt", tensorrt_engine.why_unavailable,
                 lambda avatar, size, cache: tensorrt_engine.TensorRTRenderer(
                     _onnx_file(avatar, size, cache), NUM_FIELDS,

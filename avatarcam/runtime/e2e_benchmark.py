@@ -62,16 +62,18 @@ def speech_track(seconds: float, folder: Path) -> Path:
 
 
 def run_e2e_bench(seconds: float, size: str, fps: float, backends: tuple[str, ...],
-                  audio: Path | None = None, model: Path | None = None
+                  audio: Path | None = None, model: Path | None = None, render_workers: int | None = None
                   ) -> tuple[dict[str, object], RunStats, MachineLoad]:
-    """Run the loop for about `seconds` (motion weights `model`, default the shipped ones)
-    and return the summary, the raw stats and what the machine watcher saw."""
+    """Run the loop for about `seconds` (motion weights `model`, default the shipped ones;
+    `render_workers` frames at once, default the backend's) and return the summary, the raw
+    stats and what the machine watcher saw."""
     with tempfile.TemporaryDirectory(prefix="avatarcam-e2e-") as tmp:
         folder = Path(tmp)
         track = audio or speech_track(seconds, folder)
         request = RunRequest(portrait=write_default_portrait(folder / "portrait.png"), audio_file=track,
                              sinks=("null",), fps=fps, size=size, duration_s=seconds,
-                             backends=backends, hotkeys=False, model_path=model)
+                             backends=backends, hotkeys=False, model_path=model,
+                             render_workers=render_workers)
         with MachineWatcher() as watcher:
             before = cpu_ticks()
             stats = run_session(request)

@@ -1,22 +1,27 @@
 """The realtime loop: audio → features and VAD → motion → frames → sinks.
 
-Two worker threads with nothing queued between them but a small window of timestamped
-motion frames:
+Threads with nothing queued between them: a small window of timestamped motion frames,
+and one-place mailboxes where the newest item wins (`NewestSlot`):
 
 - the audio thread reads the source, runs the front end (resampling, VAD, features) and
   the motion model as soon as a frame's audio is complete, and passes the audio on
   (recording, delayed virtual microphone); when the source has nothing (a microphone
   unplugged, a file at its end) it feeds silence on the capture clock, so the avatar keeps
   idling instead of freezing;
-- the render thread ticks at the output rate: it asks the playback clock which capture
-  instant to show, renders the motion interpolated to it and hands the frame to the sinks.
-  A tick that comes too late is skipped and counted, never queued. At the motion's own
-  rate (25 fps) the ticks slide to just after motion frames arrive (`TickPhase`).
+- the ticker posts an output tick every period; at the motion's own rate (25 fps) the
+  ticks slide to just after motion frames arrive (`TickPhase`);
+- one or more render workers take the ticks: each asks the playback clock which capture
+  instant to show and renders the motion interpolated to it. With two workers on the CPU,
+  a frame slowed past the period overlaps the next instead of costing it;
+- the sink thread hands the frames to the sinks in tick order, so sinks see one thread.
 
-Both threads call torch, so torch runs one thread per caller while the engine runs: with
-its default pool of one thread per core, two callers on two cores slowed each other three-
-to fourfold. numpy's OpenBLAS is held to one thread too: after each call its idle workers
-spin in sched_yield, which cost a whole core.
+A tick no worker could take within a period, and a frame overtaken by a later one, are
+dropped and counted, never queued.
+
+The audio thread and the workers call torch, so torch runs one thread per caller while
+the engine runs: with its default pool of one thread per core, two callers on two cores
+slowed each other three- to fourfold. numpy's OpenBLAS is held to one thread too: after
+each call its idle workers spin in sched_yield, which cost a whole core.
 
 Every frame carries the capture time of the audio it shows, so latency is measured.
 """
@@ -44,10 +49,11 @@ from avatarcam.motion.space import Vector
 from avatarcam.render.backends import Renderer
 from avatarcam.runtime.falling_behind import FallingBehind
 from avatarcam.runtime.indicators import frozen_badge
-from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock
+from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock, ShownMotion
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.silence import SilenceFiller
 from avatarcam.runtime.tick_phase import TickPhase
+from avatarcam.runtime.newest_slot import NewestSlot
 from avatarcam.sinks.sink import OpenedSinks, OverlayStatus
 
 log = logging.getLogger(__name__)
@@ -102,6 +108,16 @@ class EngineOptions:
     duration_s: float | None = None  # stop after this long; None: until stopped
     stop_when_source_ends: bool = False  # a file source: stop once it is played out
     tail_s: float = 0.0  # with stop_when_source_ends: idle this long after the end
+    render_workers: int = 1  # frames that may be rendered at once (`Backend.overlap`)
+
+
+@dataclass(frozen=True)
+class FinishedFrame:
+    """A rendered frame on its way to the sinks."""
+
+    frame: np.ndarray  # uint8 RGB (H, W, 3)
+    motion: ShownMotion | None  # what it shows; None when it shows no newly captured audio
+    time_s: float  # the capture-clock time it stands for
 
 
 class Engine:
@@ -127,6 +143,13 @@ class Engine:
         self.rest_motion = np.asarray(rest_motion, np.float32)
         self.audio_taps = [sinks.send_audio, *audio_taps]
         self.stop_event = threading.Event()
+        self.ticks = NewestSlot[int]()  # output tick numbers, ticker → render workers
+        self.frames = NewestSlot[FinishedFrame]()  # render workers → the sink thread
+        self._record = threading.Lock()  # the stats are written from several threads
+        self._order = threading.Lock()  # frames are passed on in tick order
+        self._passed_tick = -1
+        self._last_frame: np.ndarray | None = None
+        self._overlay, self._status_at = OverlayStatus(), 0.0
         self.source_ended_at: float | None = None
         self.errors: list[BaseException] = []
         self._speaking = False
@@ -194,50 +217,97 @@ class Engine:
         for tap in self.audio_taps:
             tap(chunk)
 
-    # --- render thread ------------------------------------------------------------------
-    def _render_loop(self) -> None:
+    # --- ticker and render workers ------------------------------------------------------
+    def _tick_loop(self) -> None:
+        """Post an output tick every period (slid by `TickPhase`); refresh the overlay's
+        figures. A tick the ticker itself was too late for is counted as dropped."""
         period = 1.0 / self.options.fps
         next_tick = time.monotonic()
-        last_frame: np.ndarray | None = None
-        status, status_at = OverlayStatus(), 0.0
+        tick = 0
         while not self.stop_event.is_set():
             now = time.monotonic()
             if now < next_tick:
                 time.sleep(next_tick - now)
                 now = time.monotonic()
-            state = self.controls.state(now) if self.controls else None
-            frozen = bool(state and state.frozen)
             self.clock.observe(now, self.buffer.newest_time)
-            shown = self.buffer.at(self.clock.instant(now))
-            if frozen and last_frame is not None:
-                frame = frozen_badge(last_frame)
-            else:
-                vector = self.rest_motion if shown is None else shown.vector
-                began = time.monotonic()
-                frame = self.renderer.render(vector[None])[0]
-                done = time.monotonic()
-                self.stats.rendered(done, done - began)
-                last_frame = frame
-            if now - status_at >= STATUS_EVERY_S:
-                status, status_at = self._status(state), now
-                behind = self.behind.check(now, self.stats)
-                if behind is not None:
-                    log.warning("%s", behind)
-                if self.latency_listener is not None and status.latency_p50_ms is not None:
-                    self.latency_listener(status.latency_p50_ms / 1000.0)
-            time_s = shown.time if shown is not None else now
-            self.sinks.send(frame, time_s, status)
-            handed = time.monotonic()
-            if shown is not None and not frozen:
-                self.stats.frame(handed, shown.time, shown.speech, shown.held)
-            else:
-                self.stats.still_frame(handed)
+            if self.ticks.post(tick) is not None:  # no worker took the last tick in a whole period
+                self._dropped(1)
+            tick += 1
+            if now - self._status_at >= STATUS_EVERY_S:
+                self._refresh_status(now)
             next_tick += period
             next_tick += self.phase.shift(next_tick, self.stats.motion_arrivals)
             late = int((time.monotonic() - next_tick) // period)
             if late > 0:
-                self.stats.dropped(time.monotonic(), late)
+                self._dropped(late)
                 next_tick += late * period
+                tick += late
+
+    def _refresh_status(self, now: float) -> None:
+        """The overlay's figures, the falling-behind check and the voice delay, twice a second."""
+        state = self.controls.state(now) if self.controls else None
+        self._overlay, self._status_at = self._status(state), now
+        with self._record:
+            behind = self.behind.check(now, self.stats)
+        if behind is not None:
+            log.warning("%s", behind)
+        if self.latency_listener is not None and self._overlay.latency_p50_ms is not None:
+            self.latency_listener(self._overlay.latency_p50_ms / 1000.0)
+
+    def _render_worker(self) -> None:
+        while not self.stop_event.is_set():
+            tick = self.ticks.take(timeout=READ_TIMEOUT_S)
+            if tick is not None:
+                self._render_tick(tick)
+
+    def _render_tick(self, tick: int) -> None:
+        """Draw the face at the instant the playback clock shows now and pass it on to the
+        sink thread, unless a later tick's frame was passed on first (then it is stale)."""
+        now = time.monotonic()
+        state = self.controls.state(now) if self.controls else None
+        frozen = bool(state and state.frozen)
+        shown = self.buffer.at(self.clock.instant(now))
+        held_frame = self._last_frame
+        redrawn = not (frozen and held_frame is not None)
+        if redrawn:
+            vector = self.rest_motion if shown is None else shown.vector
+            began = time.monotonic()
+            frame = self.renderer.render(vector[None])[0]
+            with self._record:
+                done = time.monotonic()
+                self.stats.rendered(done, done - began)
+        else:
+            frame = frozen_badge(held_frame)
+        with self._order:
+            if tick < self._passed_tick:
+                self._dropped(1)
+                return
+            self._passed_tick = tick
+            if redrawn:
+                self._last_frame = frame
+            replaced = self.frames.post(FinishedFrame(frame, shown if not frozen else None,
+                                                      shown.time if shown is not None else now))
+        if replaced is not None:  # the sink thread was still busy with the frame before
+            self._dropped(1)
+
+    def _hand_off_loop(self) -> None:
+        """Hand each finished frame to the sinks: only this thread calls them."""
+        while not self.stop_event.is_set():
+            finished = self.frames.take(timeout=READ_TIMEOUT_S)
+            if finished is None:
+                continue
+            self.sinks.send(finished.frame, finished.time_s, self._overlay)
+            with self._record:
+                handed = time.monotonic()
+                motion = finished.motion
+                if motion is not None:
+                    self.stats.frame(handed, motion.time, motion.speech, motion.held)
+                else:
+                    self.stats.still_frame(handed)
+
+    def _dropped(self, ticks: int) -> None:
+        with self._record:
+            self.stats.dropped(time.monotonic(), ticks)
 
     def _status(self, state: ControlState | None) -> OverlayStatus:
         """The overlay's figures now."""
@@ -271,9 +341,10 @@ class Engine:
     def _run_threads(self) -> None:
         """Start both worker threads, wait for a reason to stop, then stop them and the source."""
         self.stats = RunStats()
-        threads = [threading.Thread(target=self._guarded(loop), name=name, daemon=True)
-                   for name, loop in (("avatarcam-audio", self._audio_loop),
-                                      ("avatarcam-render", self._render_loop))]
+        loops = [("avatarcam-audio", self._audio_loop), ("avatarcam-ticks", self._tick_loop),
+                 ("avatarcam-sinks", self._hand_off_loop)]
+        loops += [(f"avatarcam-render-{n}", self._render_worker) for n in range(self.options.render_workers)]
+        threads = [threading.Thread(target=self._guarded(loop), name=name, daemon=True) for name, loop in loops]
         for thread in threads:
             thread.start()
         marks = {60.0: "1 min", 600.0: "10 min"}
@@ -288,6 +359,8 @@ class Engine:
                     break
         finally:
             self.stop_event.set()
+            self.ticks.close()
+            self.frames.close()
             for thread in threads:
                 thread.join(timeout=5.0)
             self.source.stop()

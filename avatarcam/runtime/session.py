@@ -9,6 +9,7 @@ exercise the same path.
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from avatarcam.control.settings import Settings
 from avatarcam.motion.space import neutral
 from avatarcam.motion.stream import MotionStreamer, StreamConfig, load_motion_model
 from avatarcam.render.avatar import Avatar, load_avatar
-from avatarcam.render.backends import DEFAULT_ORDER, open_renderer
+from avatarcam.render.backends import BACKENDS, DEFAULT_ORDER, open_renderer
 from avatarcam.render.framing import output_size
 from avatarcam.runtime.avatar_cache import avatar_for_portrait, cache_root
 from avatarcam.runtime.controls import start_controls
@@ -59,6 +60,7 @@ class RunRequest:
     seed: int = 0
     model_path: Path | None = None  # None: the shipped models/motion.pt
     hotkeys: bool = True
+    render_workers: int | None = None  # frames rendered at once; None: what the backend allows
     settings: Settings = field(default_factory=Settings)
 
 
@@ -135,6 +137,14 @@ def stream_config(fps: float) -> StreamConfig:
     return StreamConfig(sub_steps=1 if ticks_align_with_motion(fps) else OFF_GRID_SUB_STEPS)
 
 
+def render_workers(request: RunRequest, backend: str) -> int:
+    """How many frames the engine may render at once with `backend`: as asked, else as many
+    as the backend allows and this machine has cores for."""
+    if request.render_workers is not None:
+        return request.render_workers
+    return max(1, min(BACKENDS[backend].overlap, os.cpu_count() or 1))
+
+
 def run_session(request: RunRequest) -> RunStats:
     """Open everything `request` names, run the engine, close everything; the figures."""
     size = output_size(request.size)
@@ -144,8 +154,9 @@ def run_session(request: RunRequest) -> RunStats:
         backend, renderer = open_renderer(avatar, size.name, graphs, request.backends)
         streamer = MotionStreamer(load_motion_model(request.model_path), stream_config(request.fps),
                                   seed=request.seed, graphs=graphs)
-        log.info("Rendering with %s at %dx%d, %g fps; the motion model runs in %s.", backend, size.width,
-                 size.height, request.fps, streamer.runner.name)
+        workers = render_workers(request, backend)
+        log.info("Rendering with %s at %dx%d, %g fps, %d frame(s) at once; the motion model runs in %s.",
+                 backend, size.width, size.height, request.fps, workers, streamer.runner.name)
         source = _source(request)
         sinks = stack.enter_context(open_sinks(request.sinks, size.width, size.height, request.fps,
                                                SinkSettings()))
@@ -153,7 +164,8 @@ def run_session(request: RunRequest) -> RunStats:
         voice = _delayed_voice(request, stack)
         options = EngineOptions(fps=request.fps, duration_s=request.duration_s,
                                 stop_when_source_ends=request.stop_at_end_s is not None,
-                                tail_s=request.stop_at_end_s or 0.0)
+                                tail_s=request.stop_at_end_s or 0.0,
+                                render_workers=workers)
         engine = Engine(source, streamer, renderer, sinks, neutral(), options, controls,
                         audio_taps=[voice.push] if voice else [],
                         latency_listener=voice.follow if voice and voice.follow_latency else None)
