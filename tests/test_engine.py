@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 
 from avatarcam.audio.capture import MicrophoneSource
 from avatarcam.audio.file_source import FileSource
@@ -68,7 +69,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _engine(avatar: Avatar, source, sinks, options: EngineOptions, renderer=None) -> Engine:
     renderer = renderer or open_renderer(avatar, "512", avatar_cache(), ("torch-cpu",))[1]
-    streamer = MotionStreamer(load_motion_model(), StreamConfig(), seed=0)
+    streamer = MotionStreamer(load_motion_model(), StreamConfig(sub_steps=options.sub_steps), seed=0)
     return Engine(source, streamer, renderer, sinks, neutral(), options)
 
 
@@ -254,6 +255,30 @@ def test_frames_reach_the_sinks_in_tick_order(avatar: Avatar, speech: Path) -> N
     motion = times[len(stats.still_frame_times):]  # after the rest pose, which shows no captured audio
     assert len(motion) == len(stats.frame_times) and np.all(np.diff(motion) >= 0)
     assert abs(_ticks_accounted(stats) - seconds * FPS) <= 4
+
+
+def test_renders_without_time_to_spare_get_fewer_sub_steps(avatar: Avatar, speech: Path, tmp_path: Path) -> None:
+    """Frames of 1.3 periods on two workers: once the start's hold is over, the motion model
+    is told to make two frames per 40 ms instead of four, and it does."""
+    seconds = 7.0
+    samples, rate = soundfile.read(speech, dtype="float32")
+    longer = tmp_path / "longer.wav"
+    soundfile.write(longer, np.tile(samples, int(seconds * rate / len(samples)) + 1), rate)
+    engine = _engine(avatar, FileSource(longer, realtime=True), RecordingSinks(),
+                     EngineOptions(fps=FPS, duration_s=seconds, render_workers=2, sub_steps=4),
+                     renderer=SleepingRenderer(1.3 / FPS))
+    stats = engine.run()
+    changes = stats.sub_steps.as_array()
+    print(changes - [stats.started, 0])
+    assert changes[0, 1] == 4 and changes[1, 1] == 2
+    arrivals = stats.motion_arrivals.as_array()
+    depicted = arrivals[:, 0] - arrivals[:, 1]
+    quarter = np.round((depicted - depicted[0]) / 0.01).astype(int) % 4  # where in its 40 ms each instant lies
+    changed = changes[1, 0]
+    before = set(quarter[(arrivals[:, 0] > changed - 2.0) & (arrivals[:, 0] < changed)])
+    after = set(quarter[arrivals[:, 0] > changed + 0.1])
+    print(f"quarters of 40 ms shown: {sorted(before)} before, {sorted(after)} after")
+    assert len(before) == 4 and len(after) == 2
 
 
 def test_sigterm_closes_the_run_and_finishes_the_mp4(avatar_dir: Path, speech: Path, tmp_path: Path) -> None:

@@ -36,12 +36,17 @@ def _clips() -> list[Path]:
     return clips
 
 
-def _stream(model: LoadedMotionModel, samples: np.ndarray, sub_steps: int) -> list[tuple[MotionFrame, float]]:
-    """Every frame pushed out, with the capture time of the end of the block that made it."""
+def _stream(model: LoadedMotionModel, samples: np.ndarray, sub_steps: int,
+            made: dict[float, int] | None = None) -> list[tuple[MotionFrame, float]]:
+    """Every frame pushed out, with the capture time of the end of the block that made it;
+    `made` switches the frames per 40 ms made from (audio second → count) on."""
     frontend = AudioFrontend(SAMPLE_RATE)
     streamer = MotionStreamer(model, StreamConfig(sub_steps=sub_steps), seed=0)
     out = []
     for i in range(0, len(samples), BLOCK):
+        for second, count in (made or {}).items():
+            if i == int(second * SAMPLE_RATE):
+                streamer.set_sub_steps(count)
         chunk = AudioChunk(samples[i : i + BLOCK], SAMPLE_RATE, START + i / SAMPLE_RATE)
         out += [(frame, chunk.end_time) for frame in streamer.push(frontend.process(chunk))]
     return out
@@ -92,6 +97,34 @@ def test_sub_steps_lie_near_the_line_between_their_neighbours_on_real_speech(sub
         i = index_of(name)
         # a frame made independently of both neighbours would sit ~1.4 half-changes off the line
         assert np.sqrt(np.mean(off[:, i] ** 2)) < 0.9 * np.sqrt(np.mean(change[:, i] ** 2)), name
+
+
+def _same(a: list[MotionFrame], b: list[MotionFrame]) -> bool:
+    return len(a) == len(b) and all(x.time == y.time and np.array_equal(x.vector, y.vector)
+                                    and x.sub_step == y.sub_step for x, y in zip(a, b))
+
+
+def test_fewer_sub_steps_can_be_made_while_running(random_model: LoadedMotionModel) -> None:
+    """A four-sub-step stream told to make two (or one) per 40 ms makes exactly the frames of
+    a stream set up that way, and switched to and fro it keeps its own frames and its order."""
+    samples = max((read_16k(clip) for clip in _clips()), key=len)[: 3 * SAMPLE_RATE]
+    assert len(samples) == 3 * SAMPLE_RATE
+    frames = {n: [f for f, _ in _stream(random_model, samples, n)] for n in (1, 2, 4)}
+    for count in (1, 2):
+        assert _same([f for f, _ in _stream(random_model, samples, 4, {0.0: count})], frames[count])
+    switched = [f for f, _ in _stream(random_model, samples, 4, {0.0: 2, 1.0: 1, 2.0: 4})]
+    times = np.array([f.time for f in switched])
+    assert np.all(np.diff(times) > 0)
+    assert _same([f for f in switched if not f.sub_step], frames[1])
+    phases = np.round((times - START) / PERIOD_S * 4).astype(int) % 4  # quarter of 40 ms each depicts
+    made_at = {(0.1, 0.9): {0, 2}, (1.1, 1.9): {0}, (2.1, 2.8): {0, 1, 2, 3}}  # audio seconds → phases made
+    for (start, stop), wanted in made_at.items():
+        inside = (times > START + start) & (times < START + stop)
+        assert set(phases[inside]) == wanted, (start, stop)
+    with pytest.raises(ValueError, match="divide 4"):
+        MotionStreamer(random_model, StreamConfig(sub_steps=4)).set_sub_steps(3)
+    with pytest.raises(ValueError, match="divide 1"):
+        MotionStreamer(random_model, StreamConfig()).set_sub_steps(2)
 
 
 def test_sub_steps_are_checked() -> None:

@@ -162,6 +162,7 @@ class MotionStreamer:
         self._newest_shown: Vector | None = None  # the newest frame as emitted
         self._sub_done = (-1, 0)  # the frame and the sub-step after it made last
         self._sub_rows = exact_div(FEATURES_PER_MOTION_FRAME, config.sub_steps)  # log-mel rows per sub-step
+        self._sub_stride = 1  # every this many of the config's sub-steps is made (`set_sub_steps`)
 
     @property
     def frames_emitted(self) -> int:
@@ -175,6 +176,14 @@ class MotionStreamer:
         if np.any(weight_v < 0.0) or np.any(weight_v > 1.0):
             raise ValueError("preset weights must lie in 0 … 1")
         self._preset = (target_v.copy(), weight_v.copy())
+
+    def set_sub_steps(self, count: int) -> None:
+        """From now on make `count` frames per 40 ms, a divisor of `config.sub_steps`: fewer
+        when the machine has no time to spare for the shown-only ones (the stream's own
+        frames are the same either way)."""
+        if count < 1 or self.config.sub_steps % count:
+            raise ValueError(f"sub-steps per frame must divide {self.config.sub_steps}, got {count}")
+        self._sub_stride = self.config.sub_steps // count
 
     def push(self, step: FrontendStep) -> list[MotionFrame]:
         """Take one front-end step; return every motion frame its audio completed."""
@@ -262,7 +271,8 @@ class MotionStreamer:
             rows_early = (self.config.sub_steps - step) * self._sub_rows  # before where frame newest + 1 reads
             if heard < FEATURES_PER_MOTION_FRAME * (newest + 2 + self._lookahead) - self._lag - rows_early:
                 break
-            frames.append(self._sub_step(newest, step / self.config.sub_steps, rows_early))
+            if step % self._sub_stride == 0:
+                frames.append(self._sub_step(newest, step / self.config.sub_steps, rows_early))
             self._sub_done = (newest, step)
             step += 1
         return frames

@@ -88,9 +88,9 @@ def run_e2e_bench(seconds: float, size: str, fps: float, backends: tuple[str, ..
 def format_e2e(summary: dict[str, object]) -> str:
     """The summary as a few readable lines."""
     latency, motion, render = summary["latency_ms"], summary["motion_ready_ms"], summary["render_ms"]
-    machine = summary["machine_load"]
+    machine, shares = summary["machine_load"], summary["sub_steps_time_share"]
     assert isinstance(latency, dict) and isinstance(motion, dict) and isinstance(render, dict)
-    assert isinstance(machine, dict)
+    assert isinstance(machine, dict) and isinstance(shares, dict)
     return "\n".join([
         f"end to end, {summary['seconds']:.0f} s at {summary['size']} / {summary['target_fps']:g} fps "
         f"(first {WARMUP_S:g} s left out as warm-up)",
@@ -100,6 +100,8 @@ def format_e2e(summary: dict[str, object]) -> str:
         f"  of it, rendering  p50 {render['p50']} ms  p95 {render['p95']} ms  max {render['max']} ms per frame",
         f"output {summary['fps']} fps, {summary['frames']} frames, {summary['drops']} dropped "
         f"({summary['drops_after_warmup']} after warm-up), {summary['held']} held",
+        "motion frames made per 40 ms, by share of the time after warm-up: "
+        + ", ".join(f"{count} for {100 * share:.0f} %" for count, share in shares.items()),
         f"first frame {summary['first_frame_ms']} ms after start, "
         f"first speech frame {summary['first_speech_frame_ms']} ms after that speech was captured",
         f"CPU {summary['cpu_percent']} % (of one core), RSS {summary['rss_mb']} MB, marks {summary['memory_mb']}",

@@ -9,7 +9,9 @@ and one-place mailboxes where the newest item wins (`NewestSlot`):
   unplugged, a file at its end) it feeds silence on the capture clock, so the avatar keeps
   idling instead of freezing;
 - the ticker posts an output tick every period; at the motion's own rate (25 fps) the
-  ticks slide to just after motion frames arrive (`TickPhase`);
+  ticks slide to just after motion frames arrive (`TickPhase`). Twice a second it also
+  tells the motion model how many frames per 40 ms the machine has time for
+  (`SubStepGovernor`);
 - one or more render workers take the ticks: each asks the playback clock which capture
   instant to show and renders the motion interpolated to it. With two workers on the CPU,
   a frame slowed past the period overlaps the next instead of costing it;
@@ -52,6 +54,7 @@ from avatarcam.runtime.indicators import frozen_badge
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock, ShownMotion
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.silence import SilenceFiller
+from avatarcam.runtime.sub_step_governor import SubStepGovernor
 from avatarcam.runtime.tick_phase import TickPhase
 from avatarcam.runtime.newest_slot import NewestSlot
 from avatarcam.sinks.sink import OpenedSinks, OverlayStatus
@@ -81,6 +84,7 @@ class Streamer(Protocol):
     """The motion model's streaming interface (avatarcam.motion.stream.MotionStreamer)."""
 
     def push(self, step: object) -> list: ...  # noqa: D102 - documented on MotionStreamer
+    def set_sub_steps(self, count: int) -> None: ...  # noqa: D102 - documented on MotionStreamer
     def set_preset(self, target: np.ndarray, weight: np.ndarray) -> None: ...  # noqa: D102
 
 
@@ -109,6 +113,7 @@ class EngineOptions:
     stop_when_source_ends: bool = False  # a file source: stop once it is played out
     tail_s: float = 0.0  # with stop_when_source_ends: idle this long after the end
     render_workers: int = 1  # frames that may be rendered at once (`Backend.overlap`)
+    sub_steps: int = 1  # the most motion frames per 40 ms the streamer was set up for (`StreamConfig`)
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,7 @@ class Engine:
         self.stats = RunStats()
         self.behind = FallingBehind(options.fps)
         self.phase = TickPhase(options.fps)
+        self.governor = SubStepGovernor(options.fps, options.sub_steps)
         self.filler = SilenceFiller(SAMPLE_RATE)
         self.rest_motion = np.asarray(rest_motion, np.float32)
         self.audio_taps = [sinks.send_audio, *audio_taps]
@@ -244,11 +250,17 @@ class Engine:
                 tick += late
 
     def _refresh_status(self, now: float) -> None:
-        """The overlay's figures, the falling-behind check and the voice delay, twice a second."""
+        """The overlay's figures, the falling-behind check, the sub-steps the machine has
+        time for and the voice delay, twice a second."""
         state = self.controls.state(now) if self.controls else None
         self._overlay, self._status_at = self._status(state), now
         with self._record:
             behind = self.behind.check(now, self.stats)
+            sub_steps = self.governor.update(now, self.stats.render_times)
+            if sub_steps is not None:
+                self.stats.sub_steps_set(now, sub_steps)
+        if sub_steps is not None:
+            self.streamer.set_sub_steps(sub_steps)
         if behind is not None:
             log.warning("%s", behind)
         if self.latency_listener is not None and self._overlay.latency_p50_ms is not None:
@@ -341,6 +353,7 @@ class Engine:
     def _run_threads(self) -> None:
         """Start both worker threads, wait for a reason to stop, then stop them and the source."""
         self.stats = RunStats()
+        self.stats.sub_steps_set(self.stats.started, self.governor.count)
         loops = [("avatarcam-audio", self._audio_loop), ("avatarcam-ticks", self._tick_loop),
                  ("avatarcam-sinks", self._hand_off_loop)]
         loops += [(f"avatarcam-render-{n}", self._render_worker) for n in range(self.options.render_workers)]

@@ -41,6 +41,8 @@ class RunStats:
     # (wall clock, how long after the instant it depicts) per motion frame, as it arrives
     motion_arrivals: TimedSeries = field(default_factory=TimedSeries)
     render_times: TimedSeries = field(default_factory=TimedSeries)  # (wall clock, seconds) per render
+    # (wall clock, motion frames per 40 ms made from then on), at the start and at each change
+    sub_steps: TimedSeries = field(default_factory=TimedSeries)
 
     def __post_init__(self) -> None:
         self._process = psutil.Process()
@@ -90,6 +92,10 @@ class RunStats:
         """Record `ticks` output ticks skipped at `at` because rendering fell behind."""
         self.drop_times.extend([at] * ticks)
 
+    def sub_steps_set(self, at: float, count: int) -> None:
+        """Record that from `at` on the motion model makes `count` frames per 40 ms."""
+        self.sub_steps.append(at, float(count))
+
     def mark_memory(self, label: str) -> None:
         """Note the resident memory now under `label` (e.g. "1 min")."""
         self.memory_marks[label] = self._rss_mb()
@@ -119,6 +125,8 @@ class RunStats:
             "cpu_percent": self._cpu_percent(),
             "rss_mb": self._rss_mb(),
             "memory_mb": dict(self.memory_marks),
+            "sub_steps_time_share": _time_shares(self.sub_steps, self.started + skip_s,
+                                                 float(handed[-1]) if handed.size else self.started),
         }
 
     def _cpu_seconds(self) -> float:
@@ -168,6 +176,21 @@ class RunStats:
 def _count_since(times: array[float], since: float) -> int:
     """How many of the ascending `times` are at or after `since`."""
     return len(times) - bisect.bisect_left(times, since)
+
+
+def _time_shares(settings: TimedSeries, start: float, end: float) -> dict[str, float]:
+    """The share of `start` … `end` that each value of `settings` (set at its times, held
+    until the next) was in force, by value; empty when nothing was set or the span is empty."""
+    if not len(settings) or end <= start:
+        return {}
+    rows = settings.as_array()
+    begins = np.clip(rows[:, 0], start, end)
+    ends = np.append(begins[1:], end)
+    shares: dict[str, float] = {}
+    for value, begin, stop in zip(rows[:, 1], begins, ends):
+        key = f"{value:g}"
+        shares[key] = shares.get(key, 0.0) + float(stop - begin) / (end - start)
+    return {key: round(share, 3) for key, share in sorted(shares.items())}
 
 
 def _ms(later: float | None, earlier: float | None) -> float | None:

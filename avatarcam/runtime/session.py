@@ -36,7 +36,8 @@ from avatarcam.sinks.stop_signals import stop_signals_interrupt
 log = logging.getLogger(__name__)
 
 # motion frames per 40 ms where ticks cannot follow the 25 fps frames: four cut the
-# latency p95 by 7-10 ms against two for about 20 % of a core more (docs/benchmarks.md)
+# latency p95 by 7-10 ms against two for about 20 % of a core more (docs/benchmarks.md),
+# while the renderer has time to spare (runtime/sub_step_governor.py steps down when not)
 OFF_GRID_SUB_STEPS = 4
 
 AUTO_DELAY_START_S = 0.1  # the delayed voice's delay before the latency has been measured
@@ -152,8 +153,8 @@ def run_session(request: RunRequest) -> RunStats:
         avatar = _avatar(request)
         graphs = cache_root() / "graphs"
         backend, renderer = open_renderer(avatar, size.name, graphs, request.backends)
-        streamer = MotionStreamer(load_motion_model(request.model_path), stream_config(request.fps),
-                                  seed=request.seed, graphs=graphs)
+        config = stream_config(request.fps)
+        streamer = MotionStreamer(load_motion_model(request.model_path), config, seed=request.seed, graphs=graphs)
         workers = render_workers(request, backend)
         log.info("Rendering with %s at %dx%d, %g fps, %d frame(s) at once; the motion model runs in %s.",
                  backend, size.width, size.height, request.fps, workers, streamer.runner.name)
@@ -165,7 +166,7 @@ def run_session(request: RunRequest) -> RunStats:
         options = EngineOptions(fps=request.fps, duration_s=request.duration_s,
                                 stop_when_source_ends=request.stop_at_end_s is not None,
                                 tail_s=request.stop_at_end_s or 0.0,
-                                render_workers=workers)
+                                render_workers=workers, sub_steps=config.sub_steps)
         engine = Engine(source, streamer, renderer, sinks, neutral(), options, controls,
                         audio_taps=[voice.push] if voice else [],
                         latency_listener=voice.follow if voice and voice.follow_latency else None)
