@@ -52,11 +52,11 @@ from avatarcam.render.backends import Renderer
 from avatarcam.runtime.falling_behind import FallingBehind
 from avatarcam.runtime.indicators import frozen_badge
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock, ShownMotion
+from avatarcam.runtime.newest_slot import NewestSlot
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.silence import SilenceFiller
 from avatarcam.runtime.sub_step_governor import SubStepGovernor
 from avatarcam.runtime.tick_phase import TickPhase
-from avatarcam.runtime.newest_slot import NewestSlot
 from avatarcam.sinks.sink import OpenedSinks, OverlayStatus
 
 log = logging.getLogger(__name__)
@@ -267,6 +267,7 @@ class Engine:
             self.latency_listener(self._overlay.latency_p50_ms / 1000.0)
 
     def _render_worker(self) -> None:
+        """Render the ticks one after another as this worker gets them."""
         while not self.stop_event.is_set():
             tick = self.ticks.take(timeout=READ_TIMEOUT_S)
             if tick is not None:
@@ -351,7 +352,7 @@ class Engine:
                 and now - self.source_ended_at >= options.tail_s)
 
     def _run_threads(self) -> None:
-        """Start both worker threads, wait for a reason to stop, then stop them and the source."""
+        """Start the threads, wait for a reason to stop, then stop them and the source."""
         self.stats = RunStats()
         self.stats.sub_steps_set(self.stats.started, self.governor.count)
         loops = [("avatarcam-audio", self._audio_loop), ("avatarcam-ticks", self._tick_loop),
