@@ -34,6 +34,7 @@ from avatarcam.render.expression_basis import (
     measure_expression,
 )
 from avatarcam.render.face_landmarks import find_portrait_face
+from avatarcam.render.feature_frame import running_max
 from avatarcam.render.framing import frame_head, output_size
 from avatarcam.render.graph import build_graph, render_frames, to_uint8
 from avatarcam.render.onnx_export import export_onnx
@@ -169,6 +170,14 @@ def test_uint8_frames_are_rounded_saturated_and_interleaved() -> None:
     expected = np.clip(np.floor(planes.numpy() * 255.0 + 0.5), 0, 255).transpose(0, 2, 3, 1)
     assert np.abs(to_uint8(planes).astype(int) - expected).max() <= 1
     assert to_uint8(planes)[0, 0, :3, 0].tolist() == [0, 255, 1]
+
+
+def test_running_max_is_one_operation_eagerly_and_exportable_when_traced() -> None:
+    values = torch.from_numpy(np.random.default_rng(5).normal(size=(2, 3, 17)).astype(np.float32))
+    expected = np.maximum.accumulate(values.numpy(), axis=-1)
+    assert np.array_equal(running_max(values).numpy(), expected)
+    traced = torch.jit.trace(running_max, values)
+    assert "cummax" not in str(traced.graph) and np.array_equal(traced(values).numpy(), expected)
 
 
 def test_onnx_export_matches_torch(avatar: Avatar, tmp_path: Path) -> None:

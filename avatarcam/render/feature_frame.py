@@ -118,8 +118,11 @@ def _pad_knots(values: torch.Tensor, count: int) -> torch.Tensor:
 
 
 def running_max(values: torch.Tensor) -> torch.Tensor:
-    """The running maximum along the last axis (what torch.cummax gives, in operations
-    ONNX can export)."""
+    """The running maximum along the last axis: torch.cummax in eager torch (one operation
+    for what takes one per column), and column by column while traced, since cummax does
+    not export to ONNX."""
+    if not torch.jit.is_tracing():
+        return torch.cummax(values, -1).values
     columns = [values[..., 0]]
     for k in range(1, values.shape[-1]):
         columns.append(torch.maximum(columns[-1], values[..., k]))
