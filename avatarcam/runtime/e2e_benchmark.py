@@ -139,8 +139,9 @@ def plot_latency(stats: RunStats, path: Path) -> None:
 
 def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
     """A PNG of the run over time: render time per frame, each dropped tick, the share of
-    CPU time the hypervisor stole and the spans when the machine stalled or ran slowly, so
-    a drop can be seen to follow a slow render, a stall, a slowdown or a stretch of steal."""
+    CPU time the hypervisor stole, the spans when the machine stalled or ran slowly, and the
+    motion frames made per 40 ms, so a drop can be seen to follow a slow render, a stall, a
+    slowdown or a stretch of steal."""
     plt = pyplot()
 
     renders = stats.render_times.as_array()
@@ -164,6 +165,14 @@ def plot_timeline(stats: RunStats, load: MachineLoad, path: Path) -> None:
     ax.set_xlabel("seconds into the run")
     ax.set_ylabel("ms, or %")
     ax.set_ylim(-5, TIMELINE_TOP_MS * 1.05)
+    counts = stats.sub_steps.as_array()
+    right = ax.twinx()
+    right.step(np.append(counts[:, 0], renders[-1, 0] if len(renders) else counts[-1, 0]) - stats.started,
+               np.append(counts[:, 1], counts[-1, 1]), where="post", color="#e67e22", lw=1.2)
+    right.set_ylabel("motion frames per 40 ms", color="#e67e22")
+    right.set_ylim(0, 4.5)
+    right.set_yticks([1, 2, 4])
+    ax.plot([], [], color="#e67e22", label="motion frames per 40 ms (right)")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
