@@ -10,6 +10,7 @@ Each prints "running" once its sinks are open and frames flow.
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 
 import numpy as np
@@ -46,16 +47,23 @@ def record(out: str) -> int:
 
 
 def preview(seconds: float) -> int:
-    """Show a solid frame with a status overlay for `seconds`."""
+    """Show a solid frame with a status overlay for `seconds`, sent from another thread
+    than the one that opened the sink, as the engine's sink thread sends them."""
     width, height = SIZE
     frame = np.empty((height, width, 3), np.uint8)
     frame[:] = PREVIEW_COLOR
-    with open_sinks(["preview"], width, height, FPS) as sinks:
+
+    def send_all(sinks) -> None:
         for index in range(round(seconds * FPS)):
             sinks.send(frame, index / FPS, PREVIEW_STATUS)
             if index == FPS // 2:
                 print("running", flush=True)
             time.sleep(1 / FPS)
+
+    with open_sinks(["preview"], width, height, FPS) as sinks:
+        sender = threading.Thread(target=send_all, args=(sinks,))
+        sender.start()
+        sender.join()
     return 0
 
 

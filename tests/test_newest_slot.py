@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from avatarcam.runtime.newest_slot import NewestSlot
+from avatarcam.newest_slot import NewestSlot
 
 
 def test_an_item_is_taken_once() -> None:

@@ -52,7 +52,7 @@ from avatarcam.render.backends import Renderer
 from avatarcam.runtime.falling_behind import FallingBehind
 from avatarcam.runtime.indicators import frozen_badge
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock, ShownMotion
-from avatarcam.runtime.newest_slot import NewestSlot
+from avatarcam.newest_slot import NewestSlot
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.silence import SilenceFiller
 from avatarcam.runtime.sub_step_governor import SubStepGovernor

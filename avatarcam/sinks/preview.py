@@ -1,5 +1,10 @@
 """A local OpenCV window showing what the virtual camera shows, with an optional status
 overlay (fps, latency, VAD, preset, FROZEN/MUTED) that never reaches the other sinks.
+
+OpenCV's Qt windows answer only the thread that made them: an `imshow` from any other
+thread blocked for 11 s and then found the window gone. So the window lives in a thread of
+its own, which makes it, paints every frame the sink is given (the newest, when frames
+come faster than it paints) and closes it; `send` only hands the frame over.
 """
 
 from __future__ import annotations
@@ -7,10 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 import numpy as np
 
+from avatarcam.newest_slot import NewestSlot
 from avatarcam.sinks.sink import OverlayStatus, SinkUnavailableError
 
 log = logging.getLogger(__name__)
@@ -22,6 +29,8 @@ TEXT_COLOR = (255, 255, 255)  # RGB
 SHADOW_COLOR = (0, 0, 0)
 ALERT_COLOR = (255, 64, 64)  # FROZEN and MUTED stand out in red
 ALERT_LINES = ("FROZEN", "MUTED")
+OPEN_TIMEOUT_S = 10.0  # how long opening the window may take before it counts as failed
+PAINT_WAIT_S = 0.03  # between frames the window thread still lets the window system paint this often
 
 
 class PreviewSink:
@@ -34,43 +43,63 @@ class PreviewSink:
         problem = why_no_display()
         if problem:
             raise SinkUnavailableError(problem)
-        import cv2
-
-        try:
-            cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no toolbar: just the picture
-        except cv2.error as err:
-            raise SinkUnavailableError(
-                f"The preview window cannot be opened ({str(err).strip()}); use a desktop session or drop `preview`."
-            ) from err
-        self._cv2 = cv2
         self._title = title
         self._overlay = overlay
         self._status = OverlayStatus()
+        self._frames = NewestSlot[tuple[np.ndarray, list[str]]]()
+        self._opened = threading.Event()
+        self._failure: str | None = None
         self._open = True
+        self._window = threading.Thread(target=self._show_frames, name="avatarcam-preview", daemon=True)
+        self._window.start()
+        if not self._opened.wait(OPEN_TIMEOUT_S):
+            self._failure = (f"The preview window did not open within {OPEN_TIMEOUT_S:g} s; check the display "
+                             "or drop `preview`.")
+        if self._failure is not None:
+            self.close()
+            raise SinkUnavailableError(self._failure)
 
     def show_status(self, status: OverlayStatus) -> None:
         """Print `status` over the frames from now on (when the overlay is on)."""
         self._status = status
 
     def send(self, frame: np.ndarray, time_s: float) -> None:
-        """Show `frame` (RGB) with the overlay drawn on a copy."""
-        if not self._open:
-            return
-        cv2 = self._cv2
-        if cv2.getWindowProperty(self._title, cv2.WND_PROP_VISIBLE) < 1:
-            log.info("The preview window was closed; the other outputs go on.")
-            self.close()
-            return
-        shown = draw_overlay(frame, self._status.lines()) if self._overlay else frame
-        cv2.imshow(self._title, cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
-        cv2.waitKey(1)  # lets the window system paint; key presses are not used
+        """Show `frame` (RGB) with the overlay drawn on a copy, in the window's thread."""
+        if self._open:
+            self._frames.post((frame, self._status.lines() if self._overlay else []))
 
     def close(self) -> None:
         """Close the window; safe to repeat."""
-        if self._open:
-            self._open = False
-            self._cv2.destroyWindow(self._title)
-            self._cv2.waitKey(1)
+        self._open = False
+        self._frames.close()
+        if self._window.is_alive() and self._window is not threading.current_thread():
+            self._window.join(timeout=OPEN_TIMEOUT_S)
+
+    def _show_frames(self) -> None:
+        """The window's thread: make the window, paint what comes until closed, close it."""
+        import cv2
+
+        try:
+            cv2.namedWindow(self._title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no toolbar: just the picture
+        except cv2.error as err:
+            self._failure = (f"The preview window cannot be opened ({str(err).strip()}); use a desktop session "
+                             "or drop `preview`.")
+            self._opened.set()
+            return
+        self._opened.set()
+        while self._open:
+            shown = self._frames.take(timeout=PAINT_WAIT_S)
+            if shown is not None:
+                if cv2.getWindowProperty(self._title, cv2.WND_PROP_VISIBLE) < 1:
+                    log.info("The preview window was closed; the other outputs go on.")
+                    self._open = False
+                    break
+                frame, lines = shown
+                cv2.imshow(self._title, cv2.cvtColor(draw_overlay(frame, lines) if lines else frame,
+                                                     cv2.COLOR_RGB2BGR))
+            cv2.waitKey(1)  # lets the window system paint; key presses are not used
+        cv2.destroyWindow(self._title)
+        cv2.waitKey(1)
 
 
 def draw_overlay(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:

@@ -1,13 +1,13 @@
-"""One place between threads where the newest item wins: how output ticks reach the render
-workers and finished frames reach the sinks, without a queue.
+"""One place between threads where the newest item wins: how the engine's output ticks
+reach its render workers, its finished frames the sink thread, and the preview's frames
+the thread that owns its window, without a queue.
 
-The ticker posts every output tick and the render workers take them. A worker still busy
-when its next tick comes takes that tick as soon as it is done (it catches up, a little
-late); a tick that waited a whole period for a worker is replaced by the next one and
-counted as dropped. So a slow frame never builds a queue, and with two workers a frame
-that is slow, as when the machine slows down for a moment, overlaps the next one instead
-of costing it. Finished frames pass the same way to the one thread that hands them to the
-sinks, so the sinks are only ever called from that thread.
+In the engine, the ticker posts every output tick and the render workers take them. A
+worker still busy when its next tick comes takes that tick as soon as it is done (it
+catches up, a little late); a tick that waited a whole period for a worker is replaced by
+the next one and counted as dropped. So a slow frame never builds a queue, and with two
+workers a frame that is slow, as when the machine slows down for a moment, overlaps the
+next one instead of costing it.
 """
 
 from __future__ import annotations
