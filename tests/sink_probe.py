@@ -4,12 +4,13 @@ the process or give it a display of its own.
 Usage:
   python -m tests.sink_probe record OUT.mp4   frames and audio paced at 30 fps until SIGTERM
   python -m tests.sink_probe preview SECONDS  a solid frame with the overlay in the preview window
-Each prints "running" once its sinks are open and frames flow.
+Each prints "running" once its sinks are open and frames flow, and the sinks' messages.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import threading
 import time
 
@@ -64,6 +65,7 @@ def preview(seconds: float) -> int:
         sender = threading.Thread(target=send_all, args=(sinks,))
         sender.start()
         sender.join()
+        print("sent all", flush=True)
     return 0
 
 
@@ -74,6 +76,7 @@ def main() -> int:
     commands.add_parser("record").add_argument("out")
     commands.add_parser("preview").add_argument("seconds", type=float)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the sinks' own messages, for the tests
     return record(args.out) if args.command == "record" else preview(args.seconds)
 
 

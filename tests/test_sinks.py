@@ -293,6 +293,35 @@ def test_preview_without_a_display_is_one_sentence(monkeypatch: pytest.MonkeyPat
     assert message.startswith("There is no display for the preview window") and "\n" not in message
 
 
+def test_closing_the_preview_by_hand_stops_only_the_preview(xvfb_display: str) -> None:
+    """The close button: a window manager sends the window WM_DELETE_WINDOW, as here."""
+    import Xlib.display
+    import Xlib.protocol.event
+    import Xlib.X
+
+    env = dict(os.environ, DISPLAY=xvfb_display)
+    child = subprocess.Popen([sys.executable, "-m", "tests.sink_probe", "preview", "4"], cwd=REPO_ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "running"
+        found = subprocess.run(["xdotool", "search", "--name", "AvatarCam preview"], env=env,
+                               capture_output=True, text=True, timeout=10).stdout.split()
+        assert len(found) == 1, f"expected one preview window, found {found}"
+        display = Xlib.display.Display(xvfb_display)
+        window = display.create_resource_object("window", int(found[0]))
+        protocols, delete = display.intern_atom("WM_PROTOCOLS"), display.intern_atom("WM_DELETE_WINDOW")
+        window.send_event(Xlib.protocol.event.ClientMessage(
+            window=window, client_type=protocols, data=(32, [delete, Xlib.X.CurrentTime, 0, 0, 0])), event_mask=0)
+        display.flush()
+        display.close()
+    finally:
+        output, _ = child.communicate(timeout=30)
+    assert child.returncode == 0, output
+    assert "The preview window was closed; the other outputs go on." in output, output
+    assert "sent all" in output, output  # the sender went on to its last frame
+
+
 def test_preview_window_shows_the_frame_with_overlay(xvfb_display: str) -> None:
     import Xlib.X
     import Xlib.display
