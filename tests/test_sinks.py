@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -293,15 +295,27 @@ def test_preview_without_a_display_is_one_sentence(monkeypatch: pytest.MonkeyPat
     assert message.startswith("There is no display for the preview window") and "\n" not in message
 
 
-def test_closing_the_preview_by_hand_stops_only_the_preview(xvfb_display: str) -> None:
-    """The close button: a window manager sends the window WM_DELETE_WINDOW, as here."""
+@dataclass
+class ProbeWindow:
+    """The sink probe's preview window in a child process, and what the child said."""
+
+    display: Any  # an Xlib.display.Display on the test's X server
+    window: Any  # the preview window on it
+    window_id: str
+    env: dict[str, str]
+    output: str = ""
+    returncode: int | None = None
+
+
+@contextmanager
+def _preview_probe(xvfb_display: str, seconds: float) -> Iterator[ProbeWindow]:
+    """Run `tests.sink_probe preview` on `xvfb_display` until it ends on its own; its window
+    while it runs, its output and exit status after."""
     import Xlib.display
-    import Xlib.protocol.event
-    import Xlib.X
 
     env = dict(os.environ, DISPLAY=xvfb_display)
-    child = subprocess.Popen([sys.executable, "-m", "tests.sink_probe", "preview", "4"], cwd=REPO_ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    child = subprocess.Popen([sys.executable, "-m", "tests.sink_probe", "preview", f"{seconds:g}"], cwd=REPO_ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "running"
@@ -309,34 +323,38 @@ def test_closing_the_preview_by_hand_stops_only_the_preview(xvfb_display: str) -
                                capture_output=True, text=True, timeout=10).stdout.split()
         assert len(found) == 1, f"expected one preview window, found {found}"
         display = Xlib.display.Display(xvfb_display)
-        window = display.create_resource_object("window", int(found[0]))
-        protocols, delete = display.intern_atom("WM_PROTOCOLS"), display.intern_atom("WM_DELETE_WINDOW")
-        window.send_event(Xlib.protocol.event.ClientMessage(
-            window=window, client_type=protocols, data=(32, [delete, Xlib.X.CurrentTime, 0, 0, 0])), event_mask=0)
-        display.flush()
-        display.close()
+        probe = ProbeWindow(display, display.create_resource_object("window", int(found[0])), found[0], env)
+        try:
+            yield probe
+        finally:
+            display.close()
     finally:
-        output, _ = child.communicate(timeout=30)
-    assert child.returncode == 0, output
-    assert "The preview window was closed; the other outputs go on." in output, output
-    assert "sent all" in output, output  # the sender went on to its last frame
+        probe_output, _ = child.communicate(timeout=30)
+    probe.output, probe.returncode = probe_output, child.returncode
+
+
+def test_closing_the_preview_by_hand_stops_only_the_preview(xvfb_display: str) -> None:
+    """The close button: a window manager sends the window WM_DELETE_WINDOW, as here."""
+    import Xlib.protocol.event
+    import Xlib.X
+
+    with _preview_probe(xvfb_display, 4) as probe:
+        display = probe.display
+        protocols, delete = display.intern_atom("WM_PROTOCOLS"), display.intern_atom("WM_DELETE_WINDOW")
+        probe.window.send_event(Xlib.protocol.event.ClientMessage(
+            window=probe.window, client_type=protocols, data=(32, [delete, Xlib.X.CurrentTime, 0, 0, 0])),
+            event_mask=0)
+        display.flush()
+    assert probe.returncode == 0, probe.output
+    assert "The preview window was closed; the other outputs go on." in probe.output, probe.output
+    assert "sent all" in probe.output, probe.output  # the sender went on to its last frame
 
 
 def test_preview_window_shows_the_frame_with_overlay(xvfb_display: str) -> None:
     import Xlib.X
-    import Xlib.display
 
-    env = dict(os.environ, DISPLAY=xvfb_display)
-    child = subprocess.Popen([sys.executable, "-m", "tests.sink_probe", "preview", "10"], cwd=REPO_ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "running"
-        found = subprocess.run(["xdotool", "search", "--name", "AvatarCam preview"], env=env,
-                               capture_output=True, text=True, timeout=10).stdout.split()
-        assert len(found) == 1, f"expected one preview window, found {found}"
-        display = Xlib.display.Display(xvfb_display)
-        window = display.create_resource_object("window", int(found[0]))
+    with _preview_probe(xvfb_display, 10) as probe:
+        window = probe.window
         geometry = window.get_geometry()
         width, height = sink_probe.SIZE
         assert (geometry.width, geometry.height) == (width, height)
@@ -353,14 +371,12 @@ def test_preview_window_shows_the_frame_with_overlay(xvfb_display: str) -> None:
                 # again. Mapping the window again makes the server send one.
                 print("preview window still black after 2 s: mapping it again")
                 for action in ("windowunmap", "windowmap"):
-                    subprocess.run(["xdotool", action, "--sync", found[0]], env=env, check=True, timeout=5)
+                    subprocess.run(["xdotool", action, "--sync", probe.window_id], env=probe.env, check=True,
+                                   timeout=5)
                 nudge_at = deadline
             time.sleep(0.1)
-        display.close()
         assert tuple(pixels[height - 10, width - 10]) == sink_probe.PREVIEW_COLOR
         corner = pixels[: height // 2, : width // 2].reshape(-1, 3)
         assert (corner.min(axis=1) > 230).any(), "the overlay text (white) is on the window"
         assert ((corner[:, 0] > 200) & (corner[:, 1] < 100)).any(), "FROZEN is shown in red"
-    finally:
-        output, _ = child.communicate(timeout=30)
-    assert child.returncode == 0, output
+    assert probe.returncode == 0, probe.output
