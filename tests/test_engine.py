@@ -197,10 +197,8 @@ class SleepingRenderer:
 
     def __init__(self, seconds) -> None:
         self.seconds = seconds  # a float, or a callable giving each frame's time
-        self.calls = 0
 
     def render(self, motion: np.ndarray) -> np.ndarray:
-        self.calls += 1
         time.sleep(self.seconds() if callable(self.seconds) else self.seconds)
         return np.zeros((len(motion), *SIZE, 3), np.uint8)
 

@@ -48,11 +48,11 @@ from avatarcam.audio.source import AudioSource
 from avatarcam.constants import REOPEN_BACKOFF_MAX_S, REOPEN_BACKOFF_START_S, SAMPLE_RATE
 from avatarcam.errors import AvatarcamError
 from avatarcam.motion.space import Vector
+from avatarcam.newest_slot import NewestSlot
 from avatarcam.render.backends import Renderer
 from avatarcam.runtime.falling_behind import FallingBehind
 from avatarcam.runtime.indicators import frozen_badge
 from avatarcam.runtime.motion_buffer import MotionBuffer, PlaybackClock, ShownMotion
-from avatarcam.newest_slot import NewestSlot
 from avatarcam.runtime.run_stats import RunStats
 from avatarcam.runtime.silence import SilenceFiller
 from avatarcam.runtime.sub_step_governor import SubStepGovernor

@@ -143,7 +143,7 @@ def render_workers(request: RunRequest, backend: str) -> int:
     as the backend allows and this machine has cores for."""
     if request.render_workers is not None:
         return request.render_workers
-    return max(1, min(BACKENDS[backend].overlap, os.cpu_count() or 1))
+    return min(BACKENDS[backend].overlap, os.cpu_count() or 1)
 
 
 def run_session(request: RunRequest) -> RunStats:

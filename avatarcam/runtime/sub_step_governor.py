@@ -29,7 +29,7 @@ class SubStepGovernor:
     def __init__(self, fps: float, most: int) -> None:
         """`most` is the stream's configured sub-step count (`StreamConfig.sub_steps`)."""
         self.period_s = 1.0 / fps
-        self.levels = [n for n in SUB_STEP_CHOICES if n <= most and most % n == 0]
+        self.levels = [n for n in SUB_STEP_CHOICES if most % n == 0]
         self._level = len(self.levels) - 1
         self._changed_at: float | None = None
 
