@@ -98,6 +98,7 @@ def test_bench_e2e_json_reports_the_loop_and_draws_its_plots(tmp_path: Path) -> 
     assert 0 < latency["p50"] <= latency["p95"] <= latency["max"] and 0 < render["p50"] <= render["max"]
     assert result["frames"] > 8 * 30 / 3 and 0 < result["fps"] <= 31, "a loop that ran, at about its rate"
     assert latency["p50"] > result["motion_ready_ms"]["p50"] > 35, "motion needs its audio; frames come after it"
+    assert result["motion_weights"] == "motion-lookahead0.pt", "as `run` takes them with the voice heard live"
     machine = result["machine_load"]
     assert machine["drops_after_stalls"] + machine["drops_in_steal"] <= result["drops_after_warmup"]
     assert machine["stalls"] >= 0 and machine["longest_stall_ms"] <= machine["stalled_ms"] + 1e-6

@@ -338,3 +338,21 @@ def test_delayed_voice_follows_the_measured_latency(pulse, avatar: Avatar, speec
     print(f"voice delay {voice.delay_s * 1000:.1f} ms, frame latency p50 {np.median(recent) * 1000:.1f} ms, "
           f"offset {offset_ms:+.1f} ms")
     assert voice.playback is not None and abs(offset_ms) <= 20.0
+
+
+@pytest.mark.parametrize(("delay_audio", "weights"), [(None, "motion-lookahead0.pt"), ("auto", "motion.pt")])
+def test_a_run_takes_the_weights_that_suit_how_the_voice_is_heard(pulse, avatar_dir: Path, speech: Path,
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  delay_audio: str | None, weights: str) -> None:
+    """Heard live, the voice leads the lips by the whole latency: the run takes the weights
+    40 ms sooner. Delayed to meet the lips (here in a real PulseAudio daemon), it takes the
+    weights whose lookahead closes the lips better."""
+    from avatarcam.runtime.session import RunRequest, run_session
+
+    for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER", "HOME"):
+        monkeypatch.setenv(key, pulse.env[key])
+    monkeypatch.setenv("AVATARCAM_CACHE", str(avatar_cache()))
+    stats = run_session(RunRequest(avatar_dir=avatar_dir, audio_file=speech, sinks=("null",), duration_s=1.5,
+                                   delay_audio=delay_audio, backends=("torch-cpu",), hotkeys=False))
+    assert stats.summary()["motion_weights"] == weights
+    assert stats.summary()["frames"] > 0

@@ -27,6 +27,7 @@ from avatarcam.motion.stream import (
     MotionStreamer,
     StreamConfig,
     default_model_path,
+    live_model_path,
     load_motion_model,
 )
 from avatarcam.train.espeak_synth import engine
@@ -143,6 +144,12 @@ def test_real_speech_moves_the_mouth(shipped: LoadedMotionModel) -> None:
     assert jaw.max() > 0.3 and np.mean(jaw[result.vad > 0] > 0.1) > 0.3
 
 
+def test_a_live_run_takes_the_lookahead_only_while_the_voice_waits_for_the_lips() -> None:
+    live, delayed = load_motion_model(live_model_path(False)), load_motion_model(live_model_path(True))
+    assert live.network.config.lookahead_frames == 0 < delayed.network.config.lookahead_frames
+    assert delayed.path == default_model_path()
+
+
 def test_lower_latency_weights_follow_speech_without_lookahead() -> None:
     path = default_model_path().with_name(LOW_LATENCY_MODEL_FILE)
     assert load_motion_model(path).network.config.lookahead_frames == 0
@@ -151,27 +158,34 @@ def test_lower_latency_weights_follow_speech_without_lookahead() -> None:
     assert jaw.max() > 0.3 and np.mean(jaw[result.vad > 0] > 0.1) > 0.3
 
 
-def _idle(seconds: float, folder: Path) -> np.ndarray:
+def _idle(seconds: float, folder: Path, weights: Path | None = None) -> np.ndarray:
     audio = _write(folder / "room.wav", _room_noise(seconds, seed=1))
-    result = motion_for_file(audio)
+    result = motion_for_file(audio, model_path=weights)
     assert not result.vad.any()
     return result.track.frames
 
 
-def test_idle_on_room_noise_keeps_the_mouth_closed_and_the_head_alive(shipped: LoadedMotionModel, tmp_path: Path) -> None:
-    figures = idle_figures(_idle(20.0, tmp_path))
+# both shipped weights: a live run takes either, as the voice is heard live or delayed
+SHIPPED_WEIGHTS = pytest.mark.parametrize("voice_delayed", [True, False], ids=["motion.pt", "lookahead0"])
+
+
+@SHIPPED_WEIGHTS
+def test_idle_on_room_noise_keeps_the_mouth_closed_and_the_head_alive(voice_delayed: bool, tmp_path: Path) -> None:
+    figures = idle_figures(_idle(20.0, tmp_path, live_model_path(voice_delayed)))
     assert figures.jaw_closed_share >= 0.98
     assert max(figures.sway_std_deg.values()) > 0.1  # the head is not frozen
     assert max(figures.sway_std_deg.values()) < 5.0  # nor swinging about
 
 
-def test_mouth_shuts_by_itself_after_speech(shipped: LoadedMotionModel, tmp_path: Path) -> None:
+@SHIPPED_WEIGHTS
+def test_mouth_shuts_by_itself_after_speech(voice_delayed: bool, tmp_path: Path) -> None:
     """No gate forces the jaw shut: the model must close it from the audio and the VAD,
     and open it again when the speech returns, without a pop either way."""
     speech = read_16k(_real_clips()[0])
     quiet_s = 4.0
     audio = _write(tmp_path / "then_quiet.wav", np.concatenate((speech, _room_noise(quiet_s, seed=2), speech)))
-    result = motion_for_file(audio)
+    weights = live_model_path(voice_delayed)
+    result = motion_for_file(audio, model_path=weights)
     jaw = result.track.frames[:, index_of("jaw_open")]
     times = np.arange(len(jaw)) / MOTION_FPS
     speech_end = len(speech) / SAMPLE_RATE
@@ -179,7 +193,7 @@ def test_mouth_shuts_by_itself_after_speech(shipped: LoadedMotionModel, tmp_path
     assert np.mean(jaw[settled] < 0.05) >= 0.98
     assert jaw[times > speech_end + quiet_s].max() > 0.3
     # into idle and back without a pop: no jump at a VAD switch beyond the p99 of speech
-    jumps = frame_jumps(result.track.frames, shipped.network.motion_std.numpy())
+    jumps = frame_jumps(result.track.frames, load_motion_model(weights).network.motion_std.numpy())
     switching = np.zeros(len(jumps), dtype=bool)
     for edge in np.flatnonzero(np.diff(result.vad) != 0):
         switching[max(0, edge - 3):edge + 4] = True

@@ -66,7 +66,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     e2e.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
     e2e.add_argument("--backend", action="append", help="render backend (default: the first that runs)")
     e2e.add_argument("--audio", type=Path, help="speech file to play instead of espeak-ng speech")
-    e2e.add_argument("--model", type=Path, help="motion weights (default: the shipped models/motion.pt)")
+    e2e.add_argument("--model", type=Path, help="motion weights (default: those `run` takes with the voice "
+                     "heard live, models/motion-lookahead0.pt)")
     e2e.add_argument("--render-workers", type=int, choices=(1, 2, 3, 4),
                      help="frames rendered at once (default: two on the CPU, one on a GPU)")
     e2e.add_argument("--json", action="store_true", help="print the figures as JSON")

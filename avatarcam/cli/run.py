@@ -47,8 +47,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         "source (auto: by the measured latency)")
     parser.add_argument("--config", type=Path, help="settings file (see configs/avatarcam.toml)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the motion model's sampling")
-    parser.add_argument("--model", type=Path, help="motion model weights (default: the shipped models/motion.pt; "
-                        "models/motion-lookahead0.pt is 40 ms sooner, with weaker lips)")
+    parser.add_argument("--model", type=Path, help="motion model weights (default: the shipped "
+                        "models/motion-lookahead0.pt, 40 ms sooner, with the voice heard live; "
+                        "models/motion.pt, whose lips close better, with --delay-audio)")
     parser.add_argument("--no-hotkeys", action="store_true", help="do not listen for global hotkeys")
 
 

@@ -45,6 +45,14 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parents[2] / "models" / MODEL_FILE
 
 
+def live_model_path(voice_delayed: bool) -> Path:
+    """The shipped weights a live run uses when none are named. Heard live, the voice leads
+    the picture by the whole latency, and viewers reject a lead over 90 ms (ITU-R BT.1359),
+    so `motion-lookahead0.pt`, 40 ms sooner, is used. Delayed to match the lips, the voice
+    no longer leads, and `motion.pt`, whose lookahead closes the lips better, is used."""
+    return default_model_path() if voice_delayed else default_model_path().with_name(LOW_LATENCY_MODEL_FILE)
+
+
 @dataclass(frozen=True, eq=False)
 class LoadedMotionModel:
     """A denoiser ready for inference, with where it came from and its training record."""

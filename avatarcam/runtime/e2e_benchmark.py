@@ -64,9 +64,9 @@ def speech_track(seconds: float, folder: Path) -> Path:
 def run_e2e_bench(seconds: float, size: str, fps: float, backends: tuple[str, ...],
                   audio: Path | None = None, model: Path | None = None, render_workers: int | None = None
                   ) -> tuple[dict[str, object], RunStats, MachineLoad]:
-    """Run the loop for about `seconds` (motion weights `model`, default the shipped ones;
-    `render_workers` frames at once, default the backend's) and return the summary, the raw
-    stats and what the machine watcher saw."""
+    """Run the loop for about `seconds` (motion weights `model`, default those `run` takes
+    with the voice heard live; `render_workers` frames at once, default the backend's) and
+    return the summary, the raw stats and what the machine watcher saw."""
     with tempfile.TemporaryDirectory(prefix="avatarcam-e2e-") as tmp:
         folder = Path(tmp)
         track = audio or speech_track(seconds, folder)
@@ -98,6 +98,7 @@ def format_e2e(summary: dict[str, object]) -> str:
         f"  of it, motion ready after the instant it shows  p50 {motion['p50']} ms  p95 {motion['p95']} ms  "
         f"max {motion['max']} ms (the model's audio past that instant, capture block, front end and model)",
         f"  of it, rendering  p50 {render['p50']} ms  p95 {render['p95']} ms  max {render['max']} ms per frame",
+        f"motion weights {summary['motion_weights']}",
         f"output {summary['fps']} fps, {summary['frames']} frames, {summary['drops']} dropped "
         f"({summary['drops_after_warmup']} after warm-up), {summary['held']} held",
         "motion frames made per 40 ms, by share of the time after warm-up: "

@@ -43,6 +43,7 @@ class RunStats:
     render_times: TimedSeries = field(default_factory=TimedSeries)  # (wall clock, seconds) per render
     # (wall clock, motion frames per 40 ms made from then on), at the start and at each change
     sub_steps: TimedSeries = field(default_factory=TimedSeries)
+    motion_weights: str = ""  # the motion model's weights file, by name
 
     def __post_init__(self) -> None:
         self._process = psutil.Process()
@@ -127,6 +128,7 @@ class RunStats:
             "memory_mb": dict(self.memory_marks),
             "sub_steps_time_share": _time_shares(self.sub_steps, self.started + skip_s,
                                                  float(handed[-1]) if handed.size else self.started),
+            "motion_weights": self.motion_weights,
         }
 
     def _cpu_seconds(self) -> float:

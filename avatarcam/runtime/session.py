@@ -21,7 +21,7 @@ from avatarcam.audio.chunk import AudioChunk
 from avatarcam.audio.virtual_mic import DelayedPlayback, VirtualMicError, VirtualMicrophone, parse_audio_delay
 from avatarcam.control.settings import Settings
 from avatarcam.motion.space import neutral
-from avatarcam.motion.stream import MotionStreamer, StreamConfig, load_motion_model
+from avatarcam.motion.stream import MotionStreamer, StreamConfig, live_model_path, load_motion_model
 from avatarcam.render.avatar import Avatar, load_avatar
 from avatarcam.render.backends import BACKENDS, DEFAULT_ORDER, open_renderer
 from avatarcam.render.framing import output_size
@@ -59,7 +59,7 @@ class RunRequest:
     delay_audio: str | None = None  # None (off), "auto" or milliseconds
     backends: tuple[str, ...] = DEFAULT_ORDER
     seed: int = 0
-    model_path: Path | None = None  # None: the shipped models/motion.pt
+    model_path: Path | None = None  # None: the shipped weights that suit the voice (live_model_path)
     hotkeys: bool = True
     render_workers: int | None = None  # frames rendered at once; None: what the backend allows
     settings: Settings = field(default_factory=Settings)
@@ -153,16 +153,17 @@ def run_session(request: RunRequest) -> RunStats:
         avatar = _avatar(request)
         graphs = cache_root() / "graphs"
         backend, renderer = open_renderer(avatar, size.name, graphs, request.backends)
+        voice = _delayed_voice(request, stack)
         config = stream_config(request.fps)
-        streamer = MotionStreamer(load_motion_model(request.model_path), config, seed=request.seed, graphs=graphs)
+        model = load_motion_model(request.model_path or live_model_path(voice_delayed=voice is not None))
+        streamer = MotionStreamer(model, config, seed=request.seed, graphs=graphs)
         workers = render_workers(request, backend)
-        log.info("Rendering with %s at %dx%d, %g fps, %d frame(s) at once; the motion model runs in %s.",
-                 backend, size.width, size.height, request.fps, workers, streamer.runner.name)
+        log.info("Rendering with %s at %dx%d, %g fps, %d frame(s) at once; the motion model (%s) runs in %s.",
+                 backend, size.width, size.height, request.fps, workers, model.path.name, streamer.runner.name)
         source = _source(request)
         sinks = stack.enter_context(open_sinks(request.sinks, size.width, size.height, request.fps,
                                                SinkSettings()))
         controls = start_controls(request.settings, stack, enable_hotkeys=request.hotkeys)
-        voice = _delayed_voice(request, stack)
         options = EngineOptions(fps=request.fps, duration_s=request.duration_s,
                                 stop_when_source_ends=request.stop_at_end_s is not None,
                                 tail_s=request.stop_at_end_s or 0.0,
@@ -171,7 +172,9 @@ def run_session(request: RunRequest) -> RunStats:
                         audio_taps=[voice.push] if voice else [],
                         latency_listener=voice.follow if voice and voice.follow_latency else None)
         try:
-            return engine.run()
+            stats = engine.run()
         except KeyboardInterrupt:
             log.info("Stopping: closing the outputs.")
-            return engine.stats
+            stats = engine.stats
+        stats.motion_weights = model.path.name
+        return stats
