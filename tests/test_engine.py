@@ -279,24 +279,36 @@ def test_renders_without_time_to_spare_get_fewer_sub_steps(avatar: Avatar, speec
     assert len(before) == 4 and len(after) == 2
 
 
-def test_sigterm_closes_the_run_and_finishes_the_mp4(avatar_dir: Path, speech: Path, tmp_path: Path) -> None:
+def _mic_sources(pulse) -> list[str]:
+    """The sound server's sources that are avatarcam's virtual microphone."""
+    from avatarcam.audio.virtual_mic import MIC_SOURCE_NAME
+
+    return [line for line in pulse.pactl("list", "short", "sources").splitlines() if MIC_SOURCE_NAME in line]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_finishes_the_mp4_and_restores_audio_routing(pulse, avatar_dir: Path, speech: Path,
+                                                                    tmp_path: Path, stop: signal.Signals) -> None:
     video = tmp_path / "stopped.mp4"
     stats = tmp_path / "stats.json"
-    env = {**os.environ, "AVATARCAM_CACHE": str(tmp_path / "cache")}
+    env = {**pulse.env, "AVATARCAM_CACHE": str(tmp_path / "cache")}
     child = subprocess.Popen(
         [sys.executable, "-m", "avatarcam", "run", "--avatar", str(avatar_dir), "--audio-file", str(speech),
-         "--sink", f"file:{video}", "--no-hotkeys", "--backend", "torch-cpu", "--stats-json", str(stats)],
+         "--sink", f"file:{video}", "--no-hotkeys", "--backend", "torch-cpu", "--stats-json", str(stats),
+         "--delay-audio", "auto"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120.0  # start-up takes seconds, more on a busy machine
     part = tmp_path / f".{video.stem}.avatarcam-video.mp4"  # the final file is only muxed at the end
     while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.2)  # the encoder's part file fills once frames flow
     time.sleep(2.0)  # the engine starts just after the sinks open: let a second or two of frames flow
-    child.send_signal(signal.SIGTERM)
+    routed = _mic_sources(pulse)
+    child.send_signal(stop)
     out, err = child.communicate(timeout=60)
     print(err[-2000:])
     assert child.returncode == 0
     assert time.monotonic() < deadline, "frames never reached the encoder"
+    assert routed and not _mic_sources(pulse), "the virtual microphone is there while running, gone after"
     assert _ffprobe(video)["video"] > 0.5
     figures = json.loads(stats.read_text())
     assert {"latency_ms", "fps", "frames", "drops", "first_frame_ms", "cpu_percent", "rss_mb"} <= set(figures)
