@@ -67,6 +67,20 @@ def test_silence_fills_from_the_last_audio_to_now_at_its_rate() -> None:
     assert filler.fill(now=5.1) == []  # nothing twice
 
 
+def test_audio_from_before_the_silence_ended_is_cut_so_time_only_moves_forward() -> None:
+    filler = SilenceFiller(16_000)
+    block = np.ones(480, np.float32)
+    filler.heard(AudioChunk(block, 48_000, start_time=5.0))
+    assert filler.trim(AudioChunk(block, 48_000, start_time=5.0099)) is not None  # no silence yet: kept whole
+    silence_end = filler.fill(now=5.1)[-1].end_time
+    back = filler.trim(AudioChunk(block, 48_000, start_time=silence_end - 0.004))  # a mic back from a loss
+    assert back is not None and len(back.samples) == 480 - 192
+    assert back.start_time == pytest.approx(silence_end)
+    assert filler.trim(AudioChunk(block, 48_000, start_time=silence_end - 0.02)) is None  # all of it stale
+    filler.heard(back)
+    assert filler.trim(AudioChunk(block, 48_000, start_time=back.end_time - 0.001)).start_time == back.end_time - 0.001
+
+
 def test_frozen_badge_marks_a_copy() -> None:
     frame = np.zeros((512, 512, 3), np.uint8)
     marked = frozen_badge(frame)

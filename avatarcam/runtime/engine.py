@@ -191,6 +191,9 @@ class Engine:
             now = time.monotonic()
             if chunk is not None:
                 last_heard = now
+                chunk = self.filler.trim(chunk)
+                if chunk is None:
+                    continue
                 self.filler.heard(chunk)
                 self._feed(chunk)
                 continue
