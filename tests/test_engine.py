@@ -361,6 +361,12 @@ def test_a_stop_signal_finishes_the_mp4_and_restores_audio_routing(pulse, avatar
     assert figures["cpu_percent"] > 10.0, "the run's CPU share, not the instant after it"
 
 
+def _use_pulse(pulse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point this process's sound clients (pactl, libpulse) at the test daemon."""
+    for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER", "HOME"):
+        monkeypatch.setenv(key, pulse.env[key])
+
+
 def test_delayed_voice_follows_the_measured_latency(pulse, avatar: Avatar, speech: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """With --delay-audio auto the voice in "AvatarCam Mic" is delayed by the measured
@@ -369,8 +375,7 @@ def test_delayed_voice_follows_the_measured_latency(pulse, avatar: Avatar, speec
     from avatarcam.audio.virtual_mic import VirtualMicrophone
     from avatarcam.runtime.session import DelayedVoice
 
-    for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER", "HOME"):
-        monkeypatch.setenv(key, pulse.env[key])
+    _use_pulse(pulse, monkeypatch)
     told_at: list[float] = []
 
     def follow(latency_s: float) -> None:
@@ -407,10 +412,9 @@ def test_a_run_takes_the_weights_that_suit_how_the_voice_is_heard(pulse, avatar_
     weights whose lookahead closes the lips better."""
     from avatarcam.runtime.session import RunRequest, run_session
 
-    for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER", "HOME"):
-        monkeypatch.setenv(key, pulse.env[key])
+    _use_pulse(pulse, monkeypatch)
     monkeypatch.setenv("AVATARCAM_CACHE", str(avatar_cache()))
     stats = run_session(RunRequest(avatar_dir=avatar_dir, audio_file=speech, sinks=("null",), duration_s=1.5,
                                    delay_audio=delay_audio, backends=("torch-cpu",), hotkeys=False))
-    assert stats.summary()["motion_weights"] == weights
-    assert stats.summary()["frames"] > 0
+    summary = stats.summary()
+    assert summary["motion_weights"] == weights and summary["frames"] > 0
